@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/caarlos0/env/v10"
+	"github.com/drainit/drainit/supervisor"
+)
+
+// personality is how drainit behaves under a given name. Invoked through a
+// symlink named tini or dumb-init it takes that tool's flags, variables,
+// defaults and exit codes, so an image can switch by replacing the binary.
+type personality struct {
+	name      string
+	usageExit int
+	permute   bool
+	help      string
+	options   func(s *settings) []option
+	readEnv   func(s *settings, environ map[string]string) error
+	execFail  func(*supervisor.StartError) int
+}
+
+func personalityFor(argv0 string) personality {
+	switch filepath.Base(argv0) {
+	case "tini", "tini-static":
+		return tini
+	case "dumb-init":
+		return dumbInit
+	}
+	return drainit
+}
+
+// shellExecFail is what a shell (and tini) answers when a command cannot run.
+func shellExecFail(err *supervisor.StartError) int {
+	if err.NotFound() {
+		return 127
+	}
+	return 126
+}
+
+var drainit = personality{
+	name:      "drainit",
+	usageExit: 2,
+	help:      drainitHelp,
+	options:   drainitOptions,
+	readEnv:   func(*settings, map[string]string) error { return nil },
+	execFail:  shellExecFail,
+}
+
+func drainitOptions(s *settings) []option {
+	return []option{
+		{short: 'c', long: "single-child", set: func(string) error { s.singleChild = true; return nil }},
+		{short: 'r', long: "rewrite", arg: true, set: s.addRewrites},
+		{short: 'e', long: "expect-status", arg: true, set: s.addExpects},
+		{short: 't', long: "stop-timeout", arg: true, set: s.parseStopTimeout},
+		{short: 'p', long: "pdeath-signal", arg: true, set: s.setPdeath},
+		{short: 'v', long: "verbose", set: func(string) error { s.verbosity++; return nil }},
+		{short: 'w', long: "warn-reap", set: func(string) error { s.warnOnReap = true; return nil }},
+		{long: "log-format", arg: true, set: s.setLogFormat},
+		{short: 'h', long: "help", set: s.do("help")},
+		{short: 'V', long: "version", set: s.do("version")},
+	}
+}
+
+var tini = personality{
+	name:      "tini",
+	usageExit: 1,
+	permute:   true,
+	help:      tiniHelp,
+	options:   tiniOptions,
+	readEnv:   tiniEnv,
+	execFail:  shellExecFail,
+}
+
+func tiniOptions(s *settings) []option {
+	return []option{
+		{short: 's', set: func(string) error { return nil }}, // drainit is always a subreaper
+		{short: 'p', arg: true, set: s.setPdeath},
+		{short: 'v', set: func(string) error { s.verbosity++; return nil }},
+		{short: 'w', set: func(string) error { s.warnOnReap = true; return nil }},
+		{short: 'g', set: func(string) error { s.killGroup = true; return nil }},
+		{short: 'e', arg: true, set: s.addExpects},
+		{short: 'l', set: s.do("license")},
+		{short: 'h', set: s.do("help")},
+		{long: "version", set: s.do("version")},
+	}
+}
+
+// tiniEnv follows tini: TINI_KILL_PROCESS_GROUP counts when set at all,
+// TINI_SUBREAPER is accepted (drainit always registers), TINI_VERBOSITY sets
+// the level. tini signals only its direct child by default.
+func tiniEnv(s *settings, environ map[string]string) error {
+	s.singleChild, s.ownGroup = true, true
+	if _, ok := environ["TINI_KILL_PROCESS_GROUP"]; ok {
+		s.killGroup = true
+	}
+	if v, ok := environ["TINI_VERBOSITY"]; ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return usagef("TINI_VERBOSITY=%q: not a whole number", v)
+		}
+		s.verbosity = n
+	}
+	return nil
+}
+
+var dumbInit = personality{
+	name:      "dumb-init",
+	usageExit: 1,
+	help:      dumbInitHelp,
+	options:   dumbInitOptions,
+	readEnv:   dumbInitEnv,
+	execFail:  func(*supervisor.StartError) int { return 2 },
+}
+
+func dumbInitOptions(s *settings) []option {
+	return []option{
+		{short: 'c', long: "single-child", set: func(string) error { s.singleChild = true; return nil }},
+		{short: 'r', long: "rewrite", arg: true, set: s.addRewrites},
+		{short: 'v', long: "verbose", set: func(string) error { s.verbosity = 3; return nil }},
+		{short: 'V', long: "version", set: s.do("version")},
+		{short: 'h', long: "help", set: s.do("help")},
+	}
+}
+
+// dumbInitEnv follows dumb-init: DUMB_INIT_SETSID=0 means single-child mode,
+// DUMB_INIT_DEBUG=1 means verbose.
+func dumbInitEnv(s *settings, environ map[string]string) error {
+	if environ["DUMB_INIT_SETSID"] == "0" {
+		s.singleChild = true
+	}
+	if environ["DUMB_INIT_DEBUG"] == "1" {
+		s.verbosity = 3
+	}
+	return nil
+}
+
+// configure builds the settings from the environment, then the flags.
+func (p personality) configure(args []string, environ map[string]string) (*settings, error) {
+	s, err := loadEnv(environ)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.readEnv(s, environ); err != nil {
+		return nil, err
+	}
+	argv, err := parser{opts: p.options(s), permute: p.permute}.parse(args)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	if s.action == "" && len(argv) == 0 {
+		return nil, usagef("no command given (usage: %s [OPTIONS] [--] COMMAND [ARG...])", p.name)
+	}
+	s.argv = argv
+	return s, nil
+}
+
+func environMap() map[string]string {
+	return env.ToMap(os.Environ())
+}

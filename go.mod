@@ -1,0 +1,8 @@
+module github.com/drainit/drainit
+
+go 1.26.8
+
+require (
+	github.com/caarlos0/env/v10 v10.0.0
+	golang.org/x/sys v0.49.0
+)

@@ -1,0 +1,125 @@
+// Package signals owns signal names, the set drainit forwards, and rewrites.
+//
+// It depends on nothing else in drainit.
+package signals
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// RTMin and RTMax follow the C library's numbering (34..64), as kill -l does:
+// 32 and 33 are reserved by glibc for its own threads.
+const (
+	RTMin = 34
+	RTMax = 64
+)
+
+// Listen relays every signal to the returned channel. Call it before any child
+// starts: a Go PID 1 that has not asked for SIGTERM dies of it with status 2.
+// The buffer is large because signal.Notify drops what does not fit.
+func Listen() chan os.Signal {
+	ch := make(chan os.Signal, 512)
+	signal.Notify(ch)
+	return ch
+}
+
+// Forwardable reports whether drainit passes sig on to the child.
+//
+// Never forwarded: SIGKILL and SIGSTOP (cannot be caught), SIGCHLD (drainit's
+// own business), SIGURG (the Go runtime sends it to itself for preemption, so a
+// forward would be spurious), SIGPIPE (raised by drainit's own writes to a
+// closed log pipe, which must not kill the app), and SIGPROF, 32 and 33, which
+// the Go runtime keeps for itself and never reports.
+func Forwardable(sig syscall.Signal) bool {
+	switch sig {
+	case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE, unix.SIGPROF, 32, 33:
+		return false
+	}
+	return sig >= 1 && sig <= RTMax
+}
+
+// Name returns the conventional name of sig: SIGTERM, SIGRTMIN+3.
+func Name(sig syscall.Signal) string {
+	if name := unix.SignalName(sig); name != "" {
+		return name
+	}
+	switch {
+	case sig == RTMin:
+		return "SIGRTMIN"
+	case sig == RTMax:
+		return "SIGRTMAX"
+	case sig > RTMin && sig < RTMax:
+		return fmt.Sprintf("SIGRTMIN+%d", int(sig)-RTMin)
+	}
+	return "signal " + strconv.Itoa(int(sig))
+}
+
+// Parse reads a signal given as a number (15), a name (TERM, SIGTERM, term)
+// or a real-time offset (RTMIN+3, SIGRTMAX-1).
+func Parse(s string) (syscall.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n < 1 || n > RTMax {
+			return 0, fmt.Errorf("signal %d out of range 1-%d", n, RTMax)
+		}
+		return syscall.Signal(n), nil
+	}
+	name := strings.ToUpper(strings.TrimSpace(s))
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig, nil
+	}
+	if sig, ok := parseRealtime(name); ok {
+		return sig, nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}
+
+func parseRealtime(name string) (syscall.Signal, bool) {
+	base, rest := 0, ""
+	switch {
+	case strings.HasPrefix(name, "SIGRTMIN"):
+		base, rest = RTMin, name[len("SIGRTMIN"):]
+	case strings.HasPrefix(name, "SIGRTMAX"):
+		base, rest = RTMax, name[len("SIGRTMAX"):]
+	default:
+		return 0, false
+	}
+	offset := 0
+	if rest != "" {
+		n, err := strconv.Atoi(rest)
+		if err != nil || (rest[0] != '+' && rest[0] != '-') {
+			return 0, false
+		}
+		offset = n
+	}
+	sig := base + offset
+	if sig < RTMin || sig > RTMax {
+		return 0, false
+	}
+	return syscall.Signal(sig), true
+}
+
+// ParseList reads a comma-separated list of signals.
+func ParseList(s string) ([]syscall.Signal, error) {
+	var out []syscall.Signal
+	for _, part := range strings.Split(s, ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		sig, err := Parse(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sig)
+	}
+	return out, nil
+}

@@ -1,0 +1,77 @@
+package supervisor
+
+import (
+	"os"
+	"slices"
+	"syscall"
+
+	"github.com/drainit/drainit/signals"
+	"golang.org/x/sys/unix"
+)
+
+func (s *supervisor) onSignal(sig syscall.Signal) {
+	switch {
+	case sig == unix.SIGCHLD:
+		s.noChildren = s.reaper.reap()
+	case s.ignoreOnce[sig]:
+		delete(s.ignoreOnce, sig)
+		s.log.Debug("dropped the signal sent by releasing the terminal", "signal", signals.Name(sig))
+	case !signals.Forwardable(sig):
+		s.log.Debug("not forwarded", "signal", signals.Name(sig))
+	case isJobControl(sig):
+		s.suspend(sig)
+	default:
+		s.forwardReceived(sig)
+	}
+}
+
+func (s *supervisor) forwardReceived(sig syscall.Signal) {
+	to := s.cfg.Rewrites.Apply(sig)
+	if to == 0 {
+		s.log.Debug("dropped by rewrite", "signal", signals.Name(sig))
+		return
+	}
+	s.forward(to)
+	if slices.Contains(s.cfg.StopSignals, sig) {
+		s.armKill(s.cfg.StopTimeout)
+	}
+}
+
+func isJobControl(sig syscall.Signal) bool {
+	return sig == unix.SIGTSTP || sig == unix.SIGTTIN || sig == unix.SIGTTOU
+}
+
+// suspend handles Ctrl-Z as dumb-init does: the child is stopped (with
+// SIGSTOP in session mode, where nothing else would stop an orphaned
+// group), then drainit stops itself so the shell above sees it suspended.
+// The kernel ignores the self-stop when drainit is PID 1.
+func (s *supervisor) suspend(sig syscall.Signal) {
+	to, rewritten := s.cfg.Rewrites[sig]
+	if !rewritten {
+		to = sig
+		if s.cfg.Session {
+			to = unix.SIGSTOP
+		}
+	}
+	if to == 0 {
+		return
+	}
+	s.forward(to)
+	unix.Kill(os.Getpid(), unix.SIGSTOP)
+}
+
+// forward sends sig to the child, or to its process group. Once the child is
+// reaped its pid may be reused, so only the group (which keeps the number
+// reserved while any member lives) is still signalled.
+func (s *supervisor) forward(sig syscall.Signal) {
+	target := s.child
+	switch {
+	case s.cfg.SignalGroup:
+		target = -s.child
+	case s.exited:
+		s.log.Debug("child gone; signal not forwarded", "signal", signals.Name(sig))
+		return
+	}
+	err := unix.Kill(target, sig)
+	s.log.Debug("forwarded", "signal", signals.Name(sig), "pid", target, "err", err)
+}

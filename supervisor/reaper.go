@@ -1,0 +1,101 @@
+package supervisor
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// reaper is the only caller of Wait4 in drainit. Mixing os/exec's Wait with a
+// Wait4(-1) loop loses exit statuses, so every process drainit starts goes
+// through start, and its status is routed back by pid.
+type reaper struct {
+	log        *slog.Logger
+	warnOnReap bool
+
+	// mu is held across fork and registration so that reap cannot collect a
+	// new child before its waiter exists.
+	mu      sync.Mutex
+	waiters map[int]chan unix.WaitStatus
+}
+
+func newReaper(log *slog.Logger, warnOnReap bool) *reaper {
+	return &reaper{log: log, warnOnReap: warnOnReap, waiters: map[int]chan unix.WaitStatus{}}
+}
+
+// start forks and execs path; the returned channel receives its wait status.
+func (r *reaper) start(path string, argv []string, attr *syscall.ProcAttr) (int, <-chan unix.WaitStatus, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pid, err := forkExecCleanMask(path, argv, attr)
+	if err != nil {
+		return 0, nil, err
+	}
+	done := make(chan unix.WaitStatus, 1)
+	r.waiters[pid] = done
+	return pid, done, nil
+}
+
+// forkExecCleanMask starts the child with an empty signal mask whatever mask
+// drainit inherited: the Go runtime hands the forking thread's mask to the
+// child, so the thread is pinned and its mask cleared around the fork.
+func forkExecCleanMask(path string, argv []string, attr *syscall.ProcAttr) (int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var empty, saved unix.Sigset_t
+	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &empty, &saved); err != nil {
+		return 0, err
+	}
+	defer unix.PthreadSigmask(unix.SIG_SETMASK, &saved, nil)
+	return syscall.ForkExec(path, argv, attr)
+}
+
+// reap collects every exited child without blocking. It reports true when
+// drainit has no children left: as PID 1 or a subreaper every descendant
+// becomes a child once its parent dies, so no children means no tree.
+func (r *reaper) reap() (none bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.ECHILD:
+			return true
+		case err != nil:
+			r.log.Error("wait4 failed", "err", err)
+			return false
+		case pid <= 0:
+			return false
+		}
+		r.route(pid, ws)
+	}
+}
+
+func (r *reaper) route(pid int, ws unix.WaitStatus) {
+	if done, ok := r.waiters[pid]; ok {
+		delete(r.waiters, pid)
+		done <- ws
+		return
+	}
+	level := slog.LevelDebug
+	if r.warnOnReap {
+		level = slog.LevelWarn
+	}
+	r.log.Log(context.Background(), level, "reaped zombie", "pid", pid, "status", ExitCode(ws))
+}
+
+// ExitCode turns a wait status into a shell-style exit code: the code itself,
+// or 128+N for a death by signal N (WaitStatus.ExitStatus is -1 there).
+func ExitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

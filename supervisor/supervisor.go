@@ -1,0 +1,158 @@
+// Package supervisor owns the processes: it spawns the child, reaps every
+// zombie, forwards signals, waits for the whole process tree to exit and
+// SIGKILLs what outlives the stop timeout. It knows nothing of HTTP or
+// registries; a drain arrives as a plain function.
+package supervisor
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/drainit/drainit/signals"
+	"golang.org/x/sys/unix"
+)
+
+// Config says how to run the child. The zero value of each field is the
+// conservative choice; DefaultConfig fills in drainit's defaults.
+type Config struct {
+	Argv []string // command and arguments; Argv[0] is looked up on PATH
+
+	Session     bool // start the child in a new session (setsid)
+	OwnGroup    bool // without Session: start it in a new process group
+	SignalGroup bool // forward to the child's whole process group
+
+	Rewrites    signals.Rewrites
+	StopSignals []syscall.Signal // signals that start the stop and arm the kill timer
+	StopTimeout time.Duration    // how long the tree may take to exit once told to
+	WarnOnReap  bool
+
+	Log *slog.Logger
+}
+
+// DefaultConfig is drainit's own behaviour: a new session, signals to the
+// whole group, SIGTERM as the stop signal, 10 s to stop.
+func DefaultConfig() Config {
+	return Config{
+		Session:     true,
+		SignalGroup: true,
+		Rewrites:    signals.Rewrites{},
+		StopSignals: []syscall.Signal{unix.SIGTERM},
+		StopTimeout: 10 * time.Second,
+		Log:         slog.Default(),
+	}
+}
+
+// killGrace bounds the wait for processes already sent SIGKILL (one stuck in
+// uninterruptible sleep must not hold drainit forever).
+const killGrace = 5 * time.Second
+
+type supervisor struct {
+	cfg    Config
+	log    *slog.Logger
+	sigs   <-chan os.Signal
+	reaper *reaper
+
+	child      int
+	childDone  <-chan unix.WaitStatus
+	status     unix.WaitStatus
+	exited     bool
+	noChildren bool
+
+	ignoreOnce map[syscall.Signal]bool
+	killAt     time.Time
+	killTimer  *time.Timer
+	killed     bool
+	gaveUp     bool
+}
+
+// Run starts the child, supervises it and its descendants until all are gone,
+// and returns the child's exit code. sigs must carry every signal drainit
+// receives (see signals.Listen). A *StartError means no child was started.
+func Run(cfg Config, sigs <-chan os.Signal) (int, error) {
+	if len(cfg.Argv) == 0 {
+		return 0, errors.New("no command given")
+	}
+	s := &supervisor{
+		cfg:        cfg,
+		log:        cfg.Log,
+		sigs:       sigs,
+		reaper:     newReaper(cfg.Log, cfg.WarnOnReap),
+		ignoreOnce: map[syscall.Signal]bool{},
+	}
+	if err := s.start(); err != nil {
+		return 0, err
+	}
+	s.loop()
+	return ExitCode(s.status), nil
+}
+
+func (s *supervisor) loop() {
+	for !s.done() {
+		select {
+		case sig := <-s.sigs:
+			s.onSignal(sig.(syscall.Signal))
+		case ws := <-s.childDone:
+			s.onChildExit(ws)
+		case <-s.killC():
+			s.onKillTimer()
+		}
+	}
+	if s.killTimer != nil {
+		s.killTimer.Stop()
+	}
+}
+
+func (s *supervisor) done() bool {
+	return s.gaveUp || (s.exited && s.noChildren)
+}
+
+func (s *supervisor) onChildExit(ws unix.WaitStatus) {
+	s.status, s.exited = ws, true
+	s.childDone = nil
+	s.log.Info("child exited", "pid", s.child, "status", ExitCode(ws))
+	if s.noChildren {
+		return
+	}
+	n := signalTree(unix.SIGTERM)
+	s.log.Info("waiting for the rest of the process tree", "processes", n, "signal", "SIGTERM")
+	s.armKill(s.cfg.StopTimeout)
+}
+
+// armKill schedules the SIGKILL of the tree; an earlier deadline wins.
+func (s *supervisor) armKill(after time.Duration) {
+	at := time.Now().Add(after)
+	if s.killTimer != nil && !at.Before(s.killAt) {
+		return
+	}
+	if s.killTimer != nil {
+		s.killTimer.Stop()
+	}
+	s.killAt = at
+	s.killTimer = time.NewTimer(after)
+}
+
+func (s *supervisor) killC() <-chan time.Time {
+	if s.killTimer == nil {
+		return nil
+	}
+	return s.killTimer.C
+}
+
+func (s *supervisor) onKillTimer() {
+	s.killTimer = nil
+	if s.killed {
+		s.log.Error("processes still alive after SIGKILL; exiting anyway", "waited", killGrace)
+		s.gaveUp = true
+		if !s.exited {
+			s.status = unix.WaitStatus(unix.SIGKILL)
+		}
+		return
+	}
+	n := signalTree(unix.SIGKILL)
+	s.log.Warn("stop timeout reached; killed the process tree", "processes", n, "timeout", s.cfg.StopTimeout)
+	s.killed = true
+	s.armKill(killGrace)
+}

@@ -27,6 +27,7 @@ const (
 func Listen() chan os.Signal {
 	ch := make(chan os.Signal, 512)
 	signal.Notify(ch)
+	catchReserved(ch)
 	return ch
 }
 
@@ -35,11 +36,11 @@ func Listen() chan os.Signal {
 // Never forwarded: SIGKILL and SIGSTOP (cannot be caught), SIGCHLD (drainit's
 // own business), SIGURG (the Go runtime sends it to itself for preemption, so a
 // forward would be spurious), SIGPIPE (raised by drainit's own writes to a
-// closed log pipe, which must not kill the app), and SIGPROF, 32 and 33, which
-// the Go runtime keeps for itself and never reports.
+// closed log pipe, which must not kill the app), and SIGPROF and 33, which the
+// Go runtime keeps for itself and never reports.
 func Forwardable(sig syscall.Signal) bool {
 	switch sig {
-	case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE, unix.SIGPROF, 32, 33:
+	case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE, unix.SIGPROF, 33:
 		return false
 	}
 	return sig >= 1 && sig <= RTMax

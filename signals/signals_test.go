@@ -56,13 +56,13 @@ func TestNameRoundTrip(t *testing.T) {
 }
 
 func TestForwardable(t *testing.T) {
-	never := []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPIPE, syscall.SIGPROF, 32, 33, 0, 65}
+	never := []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPIPE, syscall.SIGPROF, 33, 0, 65}
 	for _, sig := range never {
 		if Forwardable(sig) {
 			t.Errorf("Forwardable(%v) = true", sig)
 		}
 	}
-	always := []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGWINCH, syscall.SIGTSTP, 34, 64}
+	always := []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGWINCH, syscall.SIGTSTP, 32, 34, 64}
 	for _, sig := range always {
 		if !Forwardable(sig) {
 			t.Errorf("Forwardable(%v) = false", sig)

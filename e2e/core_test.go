@@ -1,0 +1,271 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/drainit/drainit/signals"
+	"golang.org/x/sys/unix"
+)
+
+const limit = 30 * time.Second
+
+func TestExitCodes(t *testing.T) {
+	notExec := filepath.Join(t.TempDir(), "not-executable")
+	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
+	tests := []struct {
+		name string
+		as   string
+		env  []string
+		args []string
+		want int
+	}{
+		{"zero", "", nil, []string{"--", "sh", "-c", "exit 0"}, 0},
+		{"code", "", nil, []string{"--", "sh", "-c", "exit 3"}, 3},
+		{"no double dash", "", nil, []string{"sh", "-c", "exit 4"}, 4},
+		{"killed by TERM", "", nil, []string{"--", "sh", "-c", "kill -TERM $$"}, 143},
+		{"killed by KILL", "", nil, []string{"--", "sh", "-c", "kill -KILL $$"}, 137},
+		{"-e maps code", "", nil, []string{"-e", "3", "--", "sh", "-c", "exit 3"}, 0},
+		{"-e maps signal death", "", nil, []string{"-e143", "--", "sh", "-c", "kill -TERM $$"}, 0},
+		{"-e leaves others", "", nil, []string{"-e", "3", "--", "sh", "-c", "exit 5"}, 5},
+		{"env expect", "", []string{"DRAINIT_EXPECT_STATUS=5,6"}, []string{"sh", "-c", "exit 6"}, 0},
+		{"not found", "", nil, []string{"--", "no-such-command"}, 127},
+		{"not executable", "", nil, []string{"--", notExec}, 126},
+		{"bad flag", "", nil, []string{"--bogus", "true"}, 2},
+		{"no command", "", nil, nil, 2},
+		{"tini code", "tini", nil, []string{"--", "sh", "-c", "exit 9"}, 9},
+		{"tini -e", "tini", nil, []string{"-e", "9", "--", "sh", "-c", "exit 9"}, 0},
+		{"tini not found", "tini", nil, []string{"--", "no-such-command"}, 127},
+		{"tini not executable", "tini", nil, []string{"--", notExec}, 126},
+		{"tini bad flag", "tini", nil, []string{"-x", "true"}, 1},
+		{"tini respawn unsupported", "tini", nil, []string{"-R", "A", "true"}, 1},
+		{"dumb-init code", "dumb-init", nil, []string{"sh", "-c", "kill -INT $$"}, 130},
+		{"dumb-init not found", "dumb-init", nil, []string{"no-such-command"}, 2},
+		{"dumb-init bad flag", "dumb-init", nil, []string{"--bogus", "true"}, 1},
+		{"dumb-init bad rewrite", "dumb-init", nil, []string{"-r", "99:1", "true"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := start(t, opts{name: tt.as, env: tt.env}, tt.args...)
+			r.expectExit(tt.want, limit)
+		})
+	}
+}
+
+// Bad input is one line on stderr naming the setting and its value, exit 2,
+// and no child: the command would have created the marker.
+func TestBadInputStartsNoChild(t *testing.T) {
+	tests := []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, []string{"--bogus"}, "--bogus"},
+		{nil, []string{"-r", "FOO:1"}, `-r="FOO:1"`},
+		{nil, []string{"-r", "1:99"}, `-r="1:99"`},
+		{nil, []string{"-e", "300"}, `-e="300"`},
+		{nil, []string{"--stop-timeout", "soon"}, `--stop-timeout="soon"`},
+		{nil, []string{"-t", "-1s"}, `-t="-1s"`},
+		{nil, []string{"--log-format=xml"}, `--log-format="xml"`},
+		{[]string{"DRAINIT_STOP_TIMEOUT=ten"}, nil, `DRAINIT_STOP_TIMEOUT="ten"`},
+		{[]string{"DRAINIT_STOP_TIMEOUT=-3s"}, nil, `DRAINIT_STOP_TIMEOUT="-3s"`},
+		{[]string{"DRAINIT_REWRITE=TERM:NOPE"}, nil, `DRAINIT_REWRITE="TERM:NOPE"`},
+		{[]string{"DRAINIT_SINGLE_CHILD=maybe"}, nil, `DRAINIT_SINGLE_CHILD="maybe"`},
+		{[]string{"DRAINIT_VERBOSITY=loud"}, nil, `DRAINIT_VERBOSITY="loud"`},
+		{[]string{"DRAINIT_EXPECT_STATUS=1,x"}, nil, `DRAINIT_EXPECT_STATUS="1,x"`},
+		{[]string{"DRAINIT_PDEATH_SIGNAL=SIGNOPE"}, nil, `DRAINIT_PDEATH_SIGNAL="SIGNOPE"`},
+		{[]string{"DRAINIT_LOG_FORMAT=xml"}, nil, `DRAINIT_LOG_FORMAT="xml"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			marker := filepath.Join(t.TempDir(), "child-ran")
+			args := append(tt.args, "--", "touch", marker)
+			r := start(t, opts{env: tt.env}, args...)
+			r.expectExit(2, limit)
+			stderr := strings.TrimSpace(r.stderr.String())
+			if strings.Count(stderr, "\n") != 0 || !strings.Contains(stderr, tt.want) || !strings.HasPrefix(stderr, "drainit: ") {
+				t.Errorf("stderr = %q, want one line naming %s", stderr, tt.want)
+			}
+			if exists(marker) {
+				t.Error("the child was started despite the bad input")
+			}
+		})
+	}
+}
+
+// Every signal drainit can catch reaches the child, real-time ones included.
+func TestForwardsEverySignal(t *testing.T) {
+	log := newSigLog(t)
+	r := start(t, opts{}, testprog, "sigecho", log.path)
+	log.waitReady()
+	for sig := syscall.Signal(1); sig <= signals.RTMax; sig++ {
+		if !signals.Forwardable(sig) || sig == unix.SIGTERM || sig == unix.SIGTSTP || sig == unix.SIGTTIN || sig == unix.SIGTTOU {
+			continue
+		}
+		r.signal(sig)
+		log.waitFor(sig)
+	}
+	r.signal(unix.SIGTERM)
+	r.expectExit(0, limit)
+}
+
+// A bash script that neither execs nor traps: its child still gets SIGTERM
+// because drainit signals the whole process group.
+func TestGroupGetsSignalThroughBash(t *testing.T) {
+	log := newSigLog(t)
+	sh := script(t, testprog+" sigecho "+log.path+"\necho after")
+	r := start(t, opts{}, sh)
+	log.waitReady()
+	r.signal(unix.SIGUSR1)
+	log.waitFor(unix.SIGUSR1)
+	r.expectExit(128+int(unix.SIGUSR1), limit)
+}
+
+// With -c only bash gets USR1; its child hears nothing until bash is gone and
+// drainit stops the rest of the tree with SIGTERM.
+func TestSingleChildSignalsOnlyTheChild(t *testing.T) {
+	log := newSigLog(t)
+	sh := script(t, testprog+" sigecho "+log.path)
+	r := start(t, opts{}, "-c", sh)
+	log.waitReady()
+	r.signal(unix.SIGUSR1)
+	log.waitFor(unix.SIGTERM)
+	r.expectExit(128+int(unix.SIGUSR1), limit)
+	if log.has(unix.SIGUSR1) {
+		t.Error("the grandchild got USR1 in single-child mode")
+	}
+}
+
+func TestRewrites(t *testing.T) {
+	for _, o := range []struct {
+		name string
+		env  []string
+		args []string
+	}{
+		{"flags", nil, []string{"-r", "USR1:USR2", "--rewrite=HUP:0"}},
+		{"env", []string{"DRAINIT_REWRITE=SIGUSR1:12,1:0"}, nil},
+	} {
+		t.Run(o.name, func(t *testing.T) {
+			log := newSigLog(t)
+			r := start(t, opts{env: o.env}, append(o.args, testprog, "sigecho", log.path)...)
+			log.waitReady()
+			r.signal(unix.SIGHUP)
+			r.signal(unix.SIGUSR1)
+			log.waitFor(unix.SIGUSR2)
+			r.signal(unix.SIGTERM)
+			r.expectExit(0, limit)
+			if log.has(unix.SIGHUP) || log.has(unix.SIGUSR1) {
+				t.Errorf("rewritten or dropped signal reached the child: %q", log.lines())
+			}
+		})
+	}
+}
+
+// A child that ignores SIGTERM is killed when the stop timeout runs out.
+func TestStopTimeoutKillsTheTree(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, opts{env: []string{"DRAINIT_STOP_TIMEOUT=1s"}}, testprog, "ignoreterm", dir)
+	waitFor(t, limit, "child ready", func() bool { return exists(dir + "/ready") })
+	r.signal(unix.SIGTERM)
+	r.expectExit(137, limit)
+	if !strings.Contains(r.stderr.String(), "stop timeout reached") {
+		t.Errorf("no warning about the kill: %s", r.stderr.String())
+	}
+}
+
+// When the child exits, drainit stops the rest of the tree and waits for it:
+// a grandchild with a slow graceful shutdown finishes it.
+func TestWaitsForTheTreeAfterTheChildExits(t *testing.T) {
+	dir := t.TempDir()
+	sh := script(t, testprog+" slowterm "+dir+" 700ms &\nuntil [ -e "+dir+"/ready ]; do sleep 0.02; done\nexit 5")
+	r := start(t, opts{}, sh)
+	r.expectExit(5, limit)
+	if !exists(dir + "/done") {
+		t.Error("drainit exited before the grandchild finished its shutdown")
+	}
+}
+
+// A leftover that ignores SIGTERM is killed after the stop timeout and the
+// child's status is kept.
+func TestKillsLeftoversAfterTheChildExits(t *testing.T) {
+	dir := t.TempDir()
+	sh := script(t, testprog+" ignoreterm "+dir+" &\nuntil [ -e "+dir+"/ready ]; do sleep 0.02; done\nexit 6")
+	r := start(t, opts{env: []string{"DRAINIT_STOP_TIMEOUT=1s"}}, sh)
+	r.expectExit(6, limit)
+}
+
+// Not PID 1: drainit is a subreaper, so the orphan of its child comes back to
+// it, and it still waits for it.
+func TestSubreaperWaitsForOrphans(t *testing.T) {
+	dir := t.TempDir()
+	sh := script(t, "( "+testprog+" slowterm "+dir+" 300ms & )\nuntil [ -e "+dir+"/ready ]; do sleep 0.02; done\nexit 3")
+	r := start(t, opts{plain: true}, sh)
+	r.expectExit(3, limit)
+	if !exists(dir + "/done") {
+		t.Error("drainit exited before the orphan finished")
+	}
+}
+
+// Thousands of orphans exiting while the child exits: the child's status is
+// never lost to the reaper.
+func TestZombieFloodKeepsTheStatus(t *testing.T) {
+	for i := 0; i < 10; i++ {
+		r := start(t, opts{}, testprog, "orphans", "1000", "7")
+		r.expectExit(7, limit)
+	}
+}
+
+// After a flood of orphans no zombie is left in the namespace.
+func TestZombieFloodLeavesNoZombie(t *testing.T) {
+	sh := script(t, testprog+" orphans 3000 0\n"+testprog+" zombies 20s")
+	r := start(t, opts{}, sh)
+	r.expectExit(0, limit)
+	if !strings.Contains(r.stdout.String(), "no zombies") {
+		t.Errorf("stdout: %s", r.stdout.String())
+	}
+}
+
+// The child starts with an empty signal mask and default handlers even when
+// drainit inherited ignored and blocked signals, and with drainit's
+// environment, directory and stdio untouched.
+func TestChildStartState(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	sh := script(t, "trap '' HUP USR1 PIPE\nexec "+drainit+" -- /bin/cat /proc/self/status > "+out)
+	r := start(t, opts{plain: true}, sh)
+	r.expectExit(0, limit)
+	status := readFile(t, out)
+	for _, field := range []string{"SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"} {
+		if !strings.Contains(status, field) {
+			t.Errorf("child status lacks %q:\n%s", field, status)
+		}
+	}
+
+	envOut := filepath.Join(dir, "env")
+	r = start(t, opts{plain: true, env: []string{"DRAINIT_TEST_VALUE=a b=c"}, setup: func(c *exec.Cmd) { c.Dir = dir }},
+		"--", "sh", "-c", "echo \"$DRAINIT_TEST_VALUE\" > env; /bin/pwd >> env; exec readlink /proc/self/fd/1 /proc/$PPID/fd/1")
+	r.expectExit(0, limit)
+	got := strings.Split(strings.TrimSpace(readFile(t, envOut)), "\n")
+	if len(got) != 2 || got[0] != "a b=c" || got[1] != dir {
+		t.Errorf("child saw env and dir %q", got)
+	}
+	// The child writes to drainit's own stdout, not to a pipe of drainit's.
+	links := strings.Fields(r.stdout.String())
+	if len(links) != 2 || links[0] != links[1] {
+		t.Errorf("child stdout and drainit stdout differ: %q", links)
+	}
+}
+
+// A normal run prints nothing at default verbosity.
+func TestQuietByDefault(t *testing.T) {
+	r := start(t, opts{}, "sh", "-c", "echo hello")
+	r.expectExit(0, limit)
+	if r.stderr.Len() != 0 || r.stdout.String() != "hello\n" {
+		t.Errorf("stdout %q stderr %q", r.stdout.String(), r.stderr.String())
+	}
+}

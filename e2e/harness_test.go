@@ -1,0 +1,292 @@
+// Package e2e runs the real drainit binary as PID 1 of a real PID namespace
+// (unshare, as root) and as a subreaper, with real children.
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+var (
+	binDir   string // drainit, its tini and dumb-init symlinks, testprog
+	drainit  string
+	testprog string
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "drainit-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := buildAndRun(m, dir)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func buildAndRun(m *testing.M, dir string) int {
+	binDir = dir
+	drainit = filepath.Join(dir, "drainit")
+	testprog = filepath.Join(dir, "testprog")
+	builds := [][]string{
+		{"go", "build", "-trimpath", "-o", drainit, ".."},
+		{"go", "build", "-o", testprog, "../internal/testprog"},
+	}
+	for _, b := range builds {
+		cmd := exec.Command(b[0], b[1:]...)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "%v: %v\n%s", b, err, out)
+			return 1
+		}
+	}
+	for _, name := range []string{"tini", "dumb-init"} {
+		if err := os.Symlink("drainit", filepath.Join(dir, name)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return m.Run()
+}
+
+// run is one drainit process under test.
+type run struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	pid     int // drainit's pid as seen from the test
+	stdout  bytes.Buffer
+	stderr  bytes.Buffer
+	done    chan struct{}
+	code    int
+	inNS    bool
+	waitErr error
+}
+
+type opts struct {
+	env   []string // added to the test's environment
+	name  string   // drainit (default), tini or dumb-init
+	plain bool     // run as a subreaper, not as PID 1 of a new namespace
+	setup func(*exec.Cmd)
+}
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root for unshare --pid")
+	}
+}
+
+// start runs drainit with args; it is killed, with everything below it, when
+// the test ends.
+func start(t *testing.T, o opts, args ...string) *run {
+	t.Helper()
+	if o.name == "" {
+		o.name = "drainit"
+	}
+	bin := filepath.Join(binDir, o.name)
+	r := &run{t: t, done: make(chan struct{}), inNS: !o.plain}
+	if o.plain {
+		r.cmd = exec.Command(bin, args...)
+	} else {
+		needRoot(t)
+		r.cmd = exec.Command("unshare", append([]string{"--pid", "--fork", "--mount-proc", "--kill-child", bin}, args...)...)
+	}
+	r.cmd.Env = append(os.Environ(), o.env...)
+	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if o.setup != nil {
+		o.setup(r.cmd)
+	}
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go r.wait()
+	t.Cleanup(r.kill)
+	r.pid = r.cmd.Process.Pid
+	if r.inNS {
+		r.pid = r.nsInit()
+	}
+	return r
+}
+
+func (r *run) wait() {
+	r.waitErr = r.cmd.Wait()
+	r.code = r.cmd.ProcessState.ExitCode()
+	close(r.done)
+}
+
+// nsInit finds drainit's pid: the child that unshare forked.
+func (r *run) nsInit() int {
+	unsharePid := r.cmd.Process.Pid
+	var pid int
+	waitFor(r.t, 10*time.Second, "unshare to fork drainit", func() bool {
+		kids := childrenOf(unsharePid)
+		if len(kids) > 0 {
+			pid = kids[0]
+		}
+		return pid != 0 || r.exited()
+	})
+	return pid
+}
+
+func (r *run) exited() bool {
+	select {
+	case <-r.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill ends drainit and everything it started. In a namespace, SIGKILL to
+// its init takes the whole namespace; outside, the tree is killed by pid.
+func (r *run) kill() {
+	if r.exited() {
+		return
+	}
+	for _, pid := range descendants(r.pid) {
+		unix.Kill(pid, unix.SIGKILL)
+	}
+	if r.pid != 0 {
+		unix.Kill(r.pid, unix.SIGKILL)
+	}
+	r.cmd.Process.Kill()
+	<-r.done
+}
+
+func (r *run) signal(sig syscall.Signal) {
+	r.t.Helper()
+	if err := unix.Kill(r.pid, sig); err != nil {
+		r.t.Fatalf("kill %d %v: %v", r.pid, sig, err)
+	}
+}
+
+// exitCode waits up to limit for drainit to exit.
+func (r *run) exitCode(limit time.Duration) int {
+	r.t.Helper()
+	select {
+	case <-r.done:
+		return r.code
+	case <-time.After(limit):
+		r.t.Fatalf("drainit still running after %v\nstderr:\n%s", limit, r.stderr.String())
+		return -1
+	}
+}
+
+// expectExit fails unless drainit exits with want within limit.
+func (r *run) expectExit(want int, limit time.Duration) {
+	r.t.Helper()
+	if got := r.exitCode(limit); got != want {
+		r.t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", got, want, r.stdout.String(), r.stderr.String())
+	}
+}
+
+// waitFor polls cond until it holds or limit passes.
+func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func childrenOf(pid int) []int {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	var out []int
+	for _, f := range strings.Fields(string(data)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func descendants(pid int) []int {
+	var out []int
+	for _, c := range childrenOf(pid) {
+		out = append(out, c)
+		out = append(out, descendants(c)...)
+	}
+	return out
+}
+
+// procState returns the state letter of pid (R, S, T, Z...), or "" if gone.
+func procState(pid int) string {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return ""
+	}
+	s := string(data)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	return fields[0]
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	data, _ := os.ReadFile(path)
+	return string(data)
+}
+
+// script writes an executable bash script into a temp dir.
+func script(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "script.sh")
+	if err := os.WriteFile(path, []byte("#!/bin/bash\n"+body+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// sigLog is the file a "testprog sigecho" child appends to.
+type sigLog struct {
+	t    *testing.T
+	path string
+}
+
+func newSigLog(t *testing.T) sigLog {
+	return sigLog{t: t, path: filepath.Join(t.TempDir(), "signals.log")}
+}
+
+func (l sigLog) lines() []string {
+	return strings.Split(strings.TrimSpace(readFile(l.t, l.path)), "\n")
+}
+
+func (l sigLog) waitReady() string {
+	l.t.Helper()
+	waitFor(l.t, 10*time.Second, "sigecho to start", func() bool {
+		return strings.HasPrefix(readFile(l.t, l.path), "ready")
+	})
+	return l.lines()[0]
+}
+
+func (l sigLog) has(sig syscall.Signal) bool {
+	for _, line := range l.lines()[1:] {
+		if line == strconv.Itoa(int(sig)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (l sigLog) waitFor(sig syscall.Signal) {
+	l.t.Helper()
+	waitFor(l.t, 10*time.Second, fmt.Sprintf("the child to get signal %d", sig), func() bool { return l.has(sig) })
+}

@@ -1,0 +1,162 @@
+// Command testprog is the stand-in app for drainit's end-to-end tests: each
+// subcommand is one behaviour a real child shows (logs its signals, floods
+// orphans, stops slowly, ignores SIGTERM).
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/drainit/drainit/signals"
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		fail("usage: testprog sigecho|orphans|zombies|slowterm|ignoreterm ARGS")
+	}
+	args := os.Args[2:]
+	switch os.Args[1] {
+	case "sigecho":
+		sigecho(args)
+	case "orphans":
+		orphans(args)
+	case "zombies":
+		zombies(args)
+	case "slowterm":
+		slowterm(args)
+	case "ignoreterm":
+		ignoreterm(args)
+	default:
+		fail("unknown subcommand " + os.Args[1])
+	}
+}
+
+func fail(msg string) {
+	fmt.Fprintln(os.Stderr, "testprog:", msg)
+	os.Exit(99)
+}
+
+// sigecho LOG [EXITSIG]: appends "ready pid=P pgrp=G sid=S fg=F" then the
+// number of every signal received to LOG; exits 0 on EXITSIG (default TERM).
+func sigecho(args []string) {
+	if len(args) < 1 {
+		fail("sigecho LOG [EXITSIG]")
+	}
+	exitOn := syscall.SIGTERM
+	if len(args) > 1 {
+		n, _ := strconv.Atoi(args[1])
+		exitOn = syscall.Signal(n)
+	}
+	ch := signals.Listen()
+	log, err := os.OpenFile(args[0], os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		fail(err.Error())
+	}
+	fg, _ := unix.IoctlGetInt(0, unix.TIOCGPGRP)
+	sid, _ := unix.Getsid(0)
+	fmt.Fprintf(log, "ready pid=%d pgrp=%d sid=%d fg=%d\n", os.Getpid(), unix.Getpgrp(), sid, fg)
+	for s := range ch {
+		sig := s.(syscall.Signal)
+		if sig == syscall.SIGURG || sig == syscall.SIGCHLD {
+			continue // the Go runtime's own
+		}
+		fmt.Fprintf(log, "%d\n", int(sig))
+		if sig == exitOn {
+			os.Exit(0)
+		}
+	}
+}
+
+// orphans N CODE: starts N short-lived processes without waiting for them
+// and exits with CODE at once, so they die as orphans or as zombies handed
+// over to the init.
+func orphans(args []string) {
+	if len(args) != 2 {
+		fail("orphans N CODE")
+	}
+	n, _ := strconv.Atoi(args[0])
+	code, _ := strconv.Atoi(args[1])
+	attr := &syscall.ProcAttr{Files: []uintptr{0, 1, 2}}
+	for i := 0; i < n; i++ {
+		if _, err := syscall.ForkExec("/bin/true", []string{"true"}, attr); err != nil {
+			fail(err.Error())
+		}
+	}
+	os.Exit(code)
+}
+
+// zombies TIMEOUT: waits until no zombie is left in /proc; exits 1 with the
+// list if some remain after TIMEOUT.
+func zombies(args []string) {
+	timeout, _ := time.ParseDuration(args[0])
+	deadline := time.Now().Add(timeout)
+	for {
+		left := findZombies()
+		if len(left) == 0 {
+			fmt.Println("no zombies")
+			os.Exit(0)
+		}
+		if time.Now().After(deadline) {
+			fmt.Println("zombies left:", strings.Join(left, " "))
+			os.Exit(1)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func findZombies() []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+		if len(fields) > 0 && fields[0] == "Z" {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// slowterm DIR DELAY: writes DIR/ready, and on SIGTERM waits DELAY, writes
+// DIR/done and exits 0: an app with a graceful shutdown.
+func slowterm(args []string) {
+	if len(args) != 2 {
+		fail("slowterm DIR DELAY")
+	}
+	delay, _ := time.ParseDuration(args[1])
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM)
+	touch(args[0] + "/ready")
+	<-ch
+	time.Sleep(delay)
+	touch(args[0] + "/done")
+	os.Exit(0)
+}
+
+// ignoreterm DIR: ignores SIGTERM, writes DIR/ready and runs until killed.
+func ignoreterm(args []string) {
+	signal.Ignore(syscall.SIGTERM)
+	touch(args[0] + "/ready")
+	for {
+		time.Sleep(time.Hour)
+	}
+}
+
+func touch(path string) {
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		fail(err.Error())
+	}
+}

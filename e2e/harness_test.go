@@ -104,6 +104,7 @@ func start(t *testing.T, o opts, args ...string) *run {
 	r.cmd.Env = append(os.Environ(), o.env...)
 	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	r.cmd.WaitDelay = 5 * time.Second // a leaked grandchild must not hold Wait on the pipes
 	if o.setup != nil {
 		o.setup(r.cmd)
 	}
@@ -203,12 +204,17 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	}
 }
 
+// childrenOf lists pid's children. /proc keeps them per thread, and a Go
+// program forks from whichever thread it runs on, so every thread is read.
 func childrenOf(pid int) []int {
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	var out []int
-	for _, f := range strings.Fields(string(data)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			out = append(out, n)
+	for _, task := range tasks {
+		data, _ := os.ReadFile(task)
+		for _, f := range strings.Fields(string(data)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
 		}
 	}
 	return out
@@ -290,3 +296,5 @@ func (l sigLog) waitFor(sig syscall.Signal) {
 	l.t.Helper()
 	waitFor(l.t, 10*time.Second, fmt.Sprintf("the child to get signal %d", sig), func() bool { return l.has(sig) })
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what the tests and the demo need on a fresh Debian machine (as root).
+set -euo pipefail
+missing=()
+command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
+command -v unshare >/dev/null || missing+=(util-linux)
+command -v curl >/dev/null || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi

@@ -3,13 +3,12 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/caarlos0/env/v10"
+	"github.com/drainit/drainit/internal/envconf"
 	"github.com/drainit/drainit/signals"
 )
 
@@ -24,6 +23,11 @@ type Env struct {
 	Verbosity    int           `env:"DRAINIT_VERBOSITY" envDefault:"1"`
 	WarnOnReap   bool          `env:"DRAINIT_WARN_REAP"`
 	LogFormat    string        `env:"DRAINIT_LOG_FORMAT" envDefault:"text"`
+
+	Prestop      string        `env:"DRAINIT_PRESTOP"`
+	DrainSignals string        `env:"DRAINIT_DRAIN_SIGNALS" envDefault:"TERM"`
+	GracePeriod  time.Duration `env:"DRAINIT_GRACE_PERIOD" envDefault:"30s"`
+	StepTimeout  time.Duration `env:"DRAINIT_STEP_TIMEOUT" envDefault:"5s"`
 }
 
 // settings is the checked configuration that the run uses.
@@ -40,6 +44,12 @@ type settings struct {
 	warnOnReap  bool
 	logFormat   string
 	action      string // help, version or license instead of a run
+
+	prestop      string
+	prestopFrom  string // the flag or variable it came from, for errors
+	drainSignals []syscall.Signal
+	gracePeriod  time.Duration
+	stepTimeout  time.Duration
 }
 
 // usageError is a bad flag, variable or value: reported on one line before
@@ -55,11 +65,11 @@ func usagef(format string, args ...any) error {
 // loadEnv reads the DRAINIT_* variables from environ.
 func loadEnv(environ map[string]string) (*settings, error) {
 	var e Env
-	err := env.ParseWithOptions(&e, env.Options{Environment: environ})
-	if err != nil {
-		return nil, envError(err, environ)
+	if err := envconf.Parse(&e, environ); err != nil {
+		return nil, &usageError{msg: err.Error()}
 	}
 	s := &settings{
+		prestopFrom: "DRAINIT_PRESTOP",
 		singleChild: e.SingleChild,
 		rewrites:    signals.Rewrites{},
 		expect:      map[int]bool{},
@@ -77,6 +87,10 @@ func loadEnv(environ map[string]string) (*settings, error) {
 		{"DRAINIT_PDEATH_SIGNAL", e.PdeathSignal, s.setPdeath},
 		{"DRAINIT_VERBOSITY", strconv.Itoa(e.Verbosity), func(string) error { return s.setVerbosity(e.Verbosity) }},
 		{"DRAINIT_LOG_FORMAT", e.LogFormat, s.setLogFormat},
+		{"DRAINIT_PRESTOP", e.Prestop, func(v string) error { s.prestop = v; return nil }},
+		{"DRAINIT_DRAIN_SIGNALS", e.DrainSignals, s.setDrainSignals},
+		{"DRAINIT_GRACE_PERIOD", environ["DRAINIT_GRACE_PERIOD"], func(string) error { return setPositive(&s.gracePeriod, e.GracePeriod) }},
+		{"DRAINIT_STEP_TIMEOUT", environ["DRAINIT_STEP_TIMEOUT"], func(string) error { return setPositive(&s.stepTimeout, e.StepTimeout) }},
 	}
 	for _, c := range checks {
 		if err := c.apply(c.value); err != nil {
@@ -84,34 +98,6 @@ func loadEnv(environ map[string]string) (*settings, error) {
 		}
 	}
 	return s, nil
-}
-
-// envError names the variable and value at fault; the library only knows the
-// struct field.
-func envError(err error, environ map[string]string) error {
-	var agg env.AggregateError
-	if !errors.As(err, &agg) || len(agg.Errors) == 0 {
-		return usagef("environment: %v", err)
-	}
-	var perr env.ParseError
-	if !errors.As(agg.Errors[0], &perr) {
-		return usagef("environment: %v", agg.Errors[0])
-	}
-	field, _ := reflect.TypeOf(Env{}).FieldByName(perr.Name)
-	key := field.Tag.Get("env")
-	return usagef("%s=%q: not %s", key, environ[key], kindName(perr.Type))
-}
-
-func kindName(t reflect.Type) string {
-	switch {
-	case t == reflect.TypeOf(time.Duration(0)):
-		return "a duration (like 10s or 1m30s)"
-	case t.Kind() == reflect.Bool:
-		return "true or false"
-	case t.Kind() == reflect.Int:
-		return "a whole number"
-	}
-	return "a valid " + t.String()
 }
 
 func (s *settings) addRewrites(list string) error {
@@ -197,4 +183,32 @@ func (s *settings) parseStopTimeout(value string) error {
 // do records an action (help, version, license) that replaces the run.
 func (s *settings) do(action string) func(string) error {
 	return func(string) error { s.action = action; return nil }
+}
+
+func (s *settings) setDrainSignals(list string) error {
+	sigs, err := signals.ParseList(list)
+	if err == nil && len(sigs) == 0 {
+		err = errors.New("want at least one signal")
+	}
+	s.drainSignals = sigs
+	return err
+}
+
+func setPositive(dst *time.Duration, d time.Duration) error {
+	if d <= 0 {
+		return errors.New("must be more than zero")
+	}
+	*dst = d
+	return nil
+}
+
+// durationFlag parses a flag's duration into dst with check.
+func durationFlag(dst *time.Duration, check func(*time.Duration, time.Duration) error) func(string) error {
+	return func(value string) error {
+		d, err := time.ParseDuration(value)
+		if err != nil {
+			return errors.New("not a duration (like 10s or 1m30s)")
+		}
+		return check(dst, d)
+	}
 }

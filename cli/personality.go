@@ -59,6 +59,10 @@ func drainitOptions(s *settings) []option {
 		{short: 'v', long: "verbose", set: func(string) error { s.verbosity++; return nil }},
 		{short: 'w', long: "warn-reap", set: func(string) error { s.warnOnReap = true; return nil }},
 		{long: "log-format", arg: true, set: s.setLogFormat},
+		{long: "prestop", arg: true, set: func(v string) error { s.prestop, s.prestopFrom = v, "--prestop"; return nil }},
+		{long: "drain-signals", arg: true, set: s.setDrainSignals},
+		{long: "grace-period", arg: true, set: durationFlag(&s.gracePeriod, setPositive)},
+		{long: "step-timeout", arg: true, set: durationFlag(&s.stepTimeout, setPositive)},
 		{short: 'h', long: "help", set: s.do("help")},
 		{short: 'V', long: "version", set: s.do("version")},
 	}
@@ -138,7 +142,7 @@ func dumbInitEnv(s *settings, environ map[string]string) error {
 }
 
 // configure builds the settings from the environment, then the flags.
-func (p personality) configure(args []string, environ map[string]string) (*settings, error) {
+func (p personality) configure(args []string, environ map[string]string, needCommand bool) (*settings, error) {
 	s, err := loadEnv(environ)
 	if err != nil {
 		return nil, err
@@ -150,7 +154,7 @@ func (p personality) configure(args []string, environ map[string]string) (*setti
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	if s.action == "" && len(argv) == 0 {
+	if needCommand && s.action == "" && len(argv) == 0 {
 		return nil, usagef("no command given (usage: %s [OPTIONS] [--] COMMAND [ARG...])", p.name)
 	}
 	s.argv = argv

@@ -19,10 +19,11 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 
+	"github.com/drainit/drainit/hooks"
+	"github.com/drainit/drainit/internal/logging"
 	"github.com/drainit/drainit/supervisor"
 	"golang.org/x/sys/unix"
 )
@@ -32,7 +33,11 @@ import (
 // received since signals.Listen.
 func Main(args []string, sigs <-chan os.Signal) int {
 	p := personalityFor(args[0])
-	s, err := p.configure(args[1:], environMap())
+	environ := environMap()
+	if p.name == "drainit" && len(args) > 1 && args[1] == "check" {
+		return check(p, args[2:], environ)
+	}
+	s, err := p.configure(args[1:], environ, true)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", p.name, err)
 		return p.usageExit
@@ -40,12 +45,21 @@ func Main(args []string, sigs <-chan os.Signal) int {
 	if s.action != "" {
 		return s.perform(p)
 	}
-	log := newLogger(os.Stderr, s.verbosity, s.logFormat)
-	if err := prepareProcess(s); err != nil {
+	log := logging.New(os.Stderr, s.verbosity, s.logFormat)
+	plan, err := s.drainPlan(environ, log)
+	if err == nil {
+		err = prepareProcess(s)
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", p.name, err)
 		return p.usageExit
 	}
-	code, err := supervisor.Run(s.supervisorConfig(log), sigs)
+	cfg := s.supervisorConfig(log)
+	if len(plan.Steps) > 0 {
+		cfg.Drain, cfg.OnStart = plan, plan.Start
+		warnIfOverBudget(s, plan, log)
+	}
+	code, err := supervisor.Run(cfg, sigs)
 	var startErr *supervisor.StartError
 	switch {
 	case errors.As(err, &startErr):
@@ -93,41 +107,19 @@ func (s *settings) supervisorConfig(log *slog.Logger) supervisor.Config {
 	cfg.OwnGroup = s.ownGroup
 	cfg.SignalGroup = !s.singleChild || s.killGroup
 	cfg.Rewrites = s.rewrites
+	cfg.StopSignals = s.drainSignals
+	cfg.GracePeriod = s.gracePeriod
 	cfg.StopTimeout = s.stopTimeout
 	cfg.WarnOnReap = s.warnOnReap
 	cfg.Log = log
 	return cfg
 }
 
-// newLogger writes one line per event to w, each marked as drainit's so it
-// stands apart from the app's own output on the same stream.
-func newLogger(w io.Writer, verbosity int, format string) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: levelFor(verbosity)}
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts)).With("logger", "drainit")
+// drainPlan parses the drain steps; a bad one is a usage error.
+func (s *settings) drainPlan(environ map[string]string, log *slog.Logger) (*hooks.Plan, error) {
+	plan, err := hooks.Parse(s.prestop, environ, s.stepTimeout, log)
+	if err != nil {
+		return nil, usagef("%s: %v", s.prestopFrom, err)
 	}
-	return slog.New(slog.NewTextHandler(prefixWriter{w: w, prefix: "drainit: "}, opts))
-}
-
-func levelFor(verbosity int) slog.Level {
-	switch {
-	case verbosity <= 0:
-		return slog.LevelError
-	case verbosity == 1:
-		return slog.LevelWarn
-	case verbosity == 2:
-		return slog.LevelInfo
-	}
-	return slog.LevelDebug
-}
-
-// prefixWriter relies on slog's handlers writing each record in one Write.
-type prefixWriter struct {
-	w      io.Writer
-	prefix string
-}
-
-func (p prefixWriter) Write(b []byte) (int, error) {
-	_, err := p.w.Write(append([]byte(p.prefix), b...))
-	return len(b), err
+	return plan, nil
 }

@@ -20,6 +20,8 @@ func (s *supervisor) onSignal(sig syscall.Signal) {
 		s.log.Debug("not forwarded", "signal", signals.Name(sig))
 	case isJobControl(sig):
 		s.suspend(sig)
+	case slices.Contains(s.cfg.StopSignals, sig):
+		s.onStopSignal(sig)
 	default:
 		s.forwardReceived(sig)
 	}

@@ -5,6 +5,7 @@
 package supervisor
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"os"
@@ -25,9 +26,15 @@ type Config struct {
 	SignalGroup bool // forward to the child's whole process group
 
 	Rewrites    signals.Rewrites
-	StopSignals []syscall.Signal // signals that start the stop and arm the kill timer
+	StopSignals []syscall.Signal // signals that start the drain, or the stop
 	StopTimeout time.Duration    // how long the tree may take to exit once told to
 	WarnOnReap  bool
+
+	// Drain, when set, runs on the first stop signal before it is forwarded,
+	// within GracePeriod (measured from that signal).
+	Drain       Drainer
+	GracePeriod time.Duration
+	OnStart     func(ctx context.Context) // beside the child; cancelled when the drain starts
 
 	Log *slog.Logger
 }
@@ -41,6 +48,7 @@ func DefaultConfig() Config {
 		Rewrites:    signals.Rewrites{},
 		StopSignals: []syscall.Signal{unix.SIGTERM},
 		StopTimeout: 10 * time.Second,
+		GracePeriod: 30 * time.Second,
 		Log:         slog.Default(),
 	}
 }
@@ -66,6 +74,9 @@ type supervisor struct {
 	killTimer  *time.Timer
 	killed     bool
 	gaveUp     bool
+
+	drain     drain
+	stopStart context.CancelFunc
 }
 
 // Run starts the child, supervises it and its descendants until all are gone,
@@ -85,6 +96,8 @@ func Run(cfg Config, sigs <-chan os.Signal) (int, error) {
 	if err := s.start(); err != nil {
 		return 0, err
 	}
+	s.runStartHooks()
+	defer s.stopStartHooks()
 	s.loop()
 	return ExitCode(s.status), nil
 }
@@ -98,7 +111,12 @@ func (s *supervisor) loop() {
 			s.onChildExit(ws)
 		case <-s.killC():
 			s.onKillTimer()
+		case <-s.drain.done:
+			s.onDrainDone()
 		}
+	}
+	if s.drain.state != notDraining {
+		s.event("process tree gone; exiting", "status", ExitCode(s.status))
 	}
 	if s.killTimer != nil {
 		s.killTimer.Stop()
@@ -112,12 +130,15 @@ func (s *supervisor) done() bool {
 func (s *supervisor) onChildExit(ws unix.WaitStatus) {
 	s.status, s.exited = ws, true
 	s.childDone = nil
-	s.log.Info("child exited", "pid", s.child, "status", ExitCode(ws))
+	s.event("child exited", "pid", s.child, "status", ExitCode(ws))
+	if s.drain.state == draining {
+		s.endDrain(errChildExited)
+	}
 	if s.noChildren {
 		return
 	}
 	n := signalTree(unix.SIGTERM)
-	s.log.Info("waiting for the rest of the process tree", "processes", n, "signal", "SIGTERM")
+	s.event("waiting for the rest of the process tree", "processes", n, "signal", "SIGTERM")
 	s.armKill(s.cfg.StopTimeout)
 }
 

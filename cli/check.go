@@ -1,0 +1,76 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/drainit/drainit/hooks"
+	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/signals"
+	"github.com/drainit/drainit/supervisor"
+)
+
+// check validates the configuration without starting anything and prints
+// the planned timeline against the grace period. Exit 0 when it fits, 2 when
+// something is wrong.
+func check(p personality, args []string, environ map[string]string) int {
+	s, err := p.configure(args, environ, false)
+	if err == nil && len(s.argv) > 0 {
+		err = usagef("check takes no command")
+	}
+	var plan *hooks.Plan
+	if err == nil {
+		plan, err = s.drainPlan(environ, logging.New(io.Discard, 0, "text"))
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "drainit check: %v\n", err)
+		return 2
+	}
+	fmt.Print(timeline(s, plan))
+	if problem := overBudget(s, plan); problem != "" {
+		fmt.Fprintf(os.Stderr, "drainit check: %s\n", problem)
+		return 2
+	}
+	fmt.Println("ok")
+	return 0
+}
+
+func timeline(s *settings, plan *hooks.Plan) string {
+	var b strings.Builder
+	var names []string
+	for _, sig := range s.drainSignals {
+		names = append(names, signals.Name(sig))
+	}
+	killAt := s.gracePeriod - supervisor.KillMargin(s.gracePeriod)
+	fmt.Fprintf(&b, "on %s: grace period %s, counted from the signal\n", strings.Join(names, " or "), s.gracePeriod)
+	if len(plan.Steps) == 0 {
+		fmt.Fprintf(&b, "  +0s       forward the signal at once (no drain steps)\n")
+	}
+	for _, line := range plan.Describe() {
+		fmt.Fprintf(&b, "  %s\n", line)
+	}
+	forwardAt := min(plan.Budget(), max(killAt-s.stopTimeout, 0))
+	fmt.Fprintf(&b, "  +%-8s forward the signal; the app has %s (stop timeout) to exit\n", forwardAt, s.stopTimeout)
+	fmt.Fprintf(&b, "  +%-8s SIGKILL whatever is left, %s before the grace period ends\n", killAt, s.gracePeriod-killAt)
+	return b.String()
+}
+
+func overBudget(s *settings, plan *hooks.Plan) string {
+	killAt := s.gracePeriod - supervisor.KillMargin(s.gracePeriod)
+	need := plan.Budget() + s.stopTimeout
+	if len(plan.Steps) == 0 || need <= killAt {
+		return ""
+	}
+	return fmt.Sprintf("the steps (up to %s) plus the app's stop timeout (%s) need %s, but drainit kills at +%s: "+
+		"raise DRAINIT_GRACE_PERIOD and the pod's terminationGracePeriodSeconds, or shorten the steps", plan.Budget(), s.stopTimeout, need, killAt)
+}
+
+// warnIfOverBudget says at start-up that some steps will be cut short.
+func warnIfOverBudget(s *settings, plan *hooks.Plan, log *slog.Logger) {
+	if problem := overBudget(s, plan); problem != "" {
+		log.Warn("drain steps will be cut short: " + problem)
+	}
+}

@@ -1,0 +1,162 @@
+// Package hooks owns the drain steps that take an instance out of traffic
+// before the app is told to stop: http calls, commands, sleeps and the
+// registry presets (Nacos, Eureka, Consul). It knows HTTP, commands and
+// registries; it never touches a process it did not start itself.
+package hooks
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/drainit/drainit/internal/logging"
+)
+
+// Spawn starts a command through drainit's reaper (the only caller of wait4)
+// and reports its exit code on the channel.
+type Spawn = func(argv []string) (pid int, exited <-chan int, err error)
+
+// Step is one drain step.
+type Step interface {
+	String() string
+	// Budget is the longest the step may take given the per-step timeout.
+	Budget(stepTimeout time.Duration) time.Duration
+	Run(ctx context.Context, env *runEnv) error
+}
+
+// starter is a step with work to do once the child has started (the Nacos
+// re-enable).
+type starter interface {
+	Start(ctx context.Context, env *runEnv)
+}
+
+type runEnv struct {
+	spawn  Spawn
+	client *http.Client
+	log    *slog.Logger
+}
+
+// Plan is the ordered drain.
+type Plan struct {
+	Steps       []Step
+	StepTimeout time.Duration
+	Log         *slog.Logger
+	client      *http.Client
+}
+
+// Parse reads a DRAINIT_PRESTOP value; registry steps read their settings
+// from environ.
+func Parse(spec string, environ map[string]string, stepTimeout time.Duration, log *slog.Logger) (*Plan, error) {
+	texts, err := splitSteps(spec)
+	if err != nil {
+		return nil, err
+	}
+	plan := &Plan{StepTimeout: stepTimeout, Log: log, client: &http.Client{}}
+	for i, text := range texts {
+		step, err := parseStep(text, environ)
+		if err != nil {
+			return nil, fmt.Errorf("step %d %q: %w", i+1, text, err)
+		}
+		plan.Steps = append(plan.Steps, step)
+	}
+	return plan, nil
+}
+
+func parseStep(text string, environ map[string]string) (Step, error) {
+	words, err := splitWords(text)
+	if err != nil {
+		return nil, err
+	}
+	args := words[1:]
+	switch words[0] {
+	case "sleep":
+		return parseSleep(args)
+	case "http":
+		return parseHTTP(args)
+	case "exec":
+		return parseExec(args)
+	case "nacos":
+		return parseNacos(args, environ)
+	case "eureka":
+		return parseEureka(args, environ)
+	case "consul":
+		return parseConsul(args, environ)
+	}
+	return nil, fmt.Errorf("unknown step %q (want sleep, http, exec, nacos, eureka or consul)", words[0])
+}
+
+func noArgs(name string, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("%s takes no arguments (its settings come from DRAINIT_%s_*)", name, strings.ToUpper(name))
+	}
+	return nil
+}
+
+// Budget is the longest the whole drain may take.
+func (p *Plan) Budget() time.Duration {
+	var total time.Duration
+	for _, s := range p.Steps {
+		total += s.Budget(p.StepTimeout)
+	}
+	return total
+}
+
+// Drain runs the steps in order. A step that fails or times out is logged
+// and the drain goes on; when ctx ends (the app's share of the grace period
+// is reached, a second signal, the child exited) the rest is skipped.
+func (p *Plan) Drain(ctx context.Context, spawn Spawn) {
+	env := &runEnv{spawn: spawn, client: p.client, log: p.Log}
+	start := time.Now()
+	for i, step := range p.Steps {
+		if ctx.Err() != nil {
+			p.Log.Warn("drain cut short; steps skipped", "skipped", len(p.Steps)-i, "reason", context.Cause(ctx), "at", since(start))
+			return
+		}
+		p.runStep(ctx, env, step, start)
+	}
+}
+
+func (p *Plan) runStep(ctx context.Context, env *runEnv, step Step, start time.Time) {
+	stepCtx, cancel := context.WithTimeout(ctx, step.Budget(p.StepTimeout))
+	defer cancel()
+	began := time.Now()
+	err := step.Run(stepCtx, env)
+	attrs := []any{"step", step.String(), "took", since(began), "at", since(start)}
+	switch {
+	case err == nil:
+		p.Log.Log(ctx, logging.LevelNotice, "drain step done", attrs...)
+	case ctx.Err() != nil:
+		p.Log.Warn("drain step cut short", append(attrs, "reason", context.Cause(ctx), "err", err)...)
+	default:
+		p.Log.Warn("drain step failed", append(attrs, "err", err)...)
+	}
+}
+
+// Start runs the steps' start-up work (never delaying the child) until ctx ends.
+func (p *Plan) Start(ctx context.Context) {
+	env := &runEnv{client: p.client, log: p.Log}
+	for _, s := range p.Steps {
+		if st, ok := s.(starter); ok {
+			go st.Start(ctx, env)
+		}
+	}
+}
+
+// Describe lists the planned timeline for drainit check.
+func (p *Plan) Describe() []string {
+	var lines []string
+	var at time.Duration
+	for _, s := range p.Steps {
+		budget := s.Budget(p.StepTimeout)
+		lines = append(lines, fmt.Sprintf("+%-8s %s (at most %s)", at, s, budget))
+		at += budget
+	}
+	return lines
+}
+
+func since(t time.Time) time.Duration {
+	return time.Since(t).Round(time.Millisecond)
+}

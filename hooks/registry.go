@@ -1,0 +1,66 @@
+package hooks
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// baseURL accepts "host:port" or a full URL and returns it without a
+// trailing slash.
+func baseURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if !strings.Contains(raw, "://") {
+		raw = "http://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return "", fmt.Errorf("%q is not an address or http(s) URL", raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func baseURLs(list []string, key string) ([]string, error) {
+	var out []string
+	for _, item := range list {
+		if strings.TrimSpace(item) == "" {
+			continue
+		}
+		u, err := baseURL(item)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		out = append(out, u)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s is not set", key)
+	}
+	return out, nil
+}
+
+// podIP is $POD_IP (the Downward API's status.podIP), else the first
+// non-loopback IPv4 address of this host.
+func podIP(environ map[string]string) (string, error) {
+	if ip := environ["POD_IP"]; ip != "" {
+		return ip, nil
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "", err
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+			return n.IP.String(), nil
+		}
+	}
+	return "", errors.New("no non-loopback IPv4 address; set POD_IP")
+}
+
+func required(key, value string) error {
+	if strings.TrimSpace(value) == "" {
+		return fmt.Errorf("%s is not set", key)
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+package hooks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sleepStep waits: the time callers need to notice the instance is gone.
+type sleepStep struct{ d time.Duration }
+
+func parseSleep(args []string) (Step, error) {
+	if len(args) != 1 {
+		return nil, errors.New("want sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	if err != nil || d < 0 {
+		return nil, fmt.Errorf("%q is not a duration (like 30s)", args[0])
+	}
+	return sleepStep{d}, nil
+}
+
+func (s sleepStep) String() string                     { return "sleep " + s.d.String() }
+func (s sleepStep) Budget(time.Duration) time.Duration { return s.d }
+
+func (s sleepStep) Run(ctx context.Context, _ *runEnv) error {
+	timer := time.NewTimer(s.d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// execStep runs a command without a shell, in its own process group so that
+// a signal forwarded to the app's group does not reach it, and kills that
+// group when the step times out.
+type execStep struct{ argv []string }
+
+func parseExec(args []string) (Step, error) {
+	if len(args) == 0 {
+		return nil, errors.New("want exec COMMAND [ARG...]")
+	}
+	return execStep{args}, nil
+}
+
+func (s execStep) String() string                             { return "exec " + strings.Join(s.argv, " ") }
+func (s execStep) Budget(timeout time.Duration) time.Duration { return timeout }
+
+func (s execStep) Run(ctx context.Context, env *runEnv) error {
+	pid, exited, err := env.spawn(s.argv)
+	if err != nil {
+		return err
+	}
+	select {
+	case code := <-exited:
+		if code != 0 {
+			return fmt.Errorf("exited with status %d", code)
+		}
+		return nil
+	case <-ctx.Done():
+		unix.Kill(-pid, unix.SIGKILL)
+		<-exited
+		return fmt.Errorf("killed: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,161 @@
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"syscall"
+	"time"
+
+	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/signals"
+)
+
+// Spawn starts a drain command through the reaper; the channel gets its exit code.
+type Spawn = func(argv []string) (pid int, exited <-chan int, err error)
+
+// Drainer takes the instance out of traffic before the app is signalled. It
+// must return soon after ctx ends.
+type Drainer interface {
+	Drain(ctx context.Context, spawn Spawn)
+}
+
+var (
+	errAppShare     = errors.New("the app's share of the grace period has begun")
+	errSecondSignal = errors.New("a second stop signal arrived")
+	errChildExited  = errors.New("the child exited")
+)
+
+type drainState int
+
+const (
+	notDraining drainState = iota
+	draining
+	drained
+)
+
+type drain struct {
+	state  drainState
+	signal syscall.Signal
+	began  time.Time
+	done   chan struct{}
+	cancel context.CancelCauseFunc
+}
+
+// KillMargin is how long before the end of the grace period drainit sends
+// its own SIGKILL, so its last log lines and exit code get out before the
+// kubelet's.
+func KillMargin(grace time.Duration) time.Duration {
+	return min(time.Second, grace/5)
+}
+
+// onStopSignal starts the drain on the first stop signal; a second one, or
+// one that arrives with no drain configured, is forwarded at once.
+func (s *supervisor) onStopSignal(sig syscall.Signal) {
+	switch {
+	case s.cfg.Drain == nil || s.drain.state == drained || s.exited:
+		s.forwardReceived(sig)
+	case s.drain.state == notDraining:
+		s.startDrain(sig)
+	default:
+		s.event("second stop signal: skipping the rest of the drain", "signal", signals.Name(sig))
+		s.endDrain(errSecondSignal)
+	}
+}
+
+// startDrain plans backwards from the grace period: SIGKILL shortly before
+// it ends, the app's stop timeout before that, and the steps get the rest.
+func (s *supervisor) startDrain(sig syscall.Signal) {
+	s.stopStartHooks()
+	grace := s.cfg.GracePeriod
+	killAt := grace - KillMargin(grace)
+	stepsBudget := killAt - s.cfg.StopTimeout
+	s.drain = drain{state: draining, signal: sig, began: time.Now(), done: make(chan struct{})}
+	s.armKill(killAt)
+	s.event("drain started", "signal", signals.Name(sig), "grace_period", grace, "steps_budget", max(stepsBudget, 0), "kill_at", killAt)
+	if stepsBudget <= 0 {
+		s.log.Warn("no time left for drain steps: the stop timeout fills the grace period", "grace_period", grace, "stop_timeout", s.cfg.StopTimeout)
+		s.endDrain(errAppShare)
+		return
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ctx, stopDeadline := context.WithDeadlineCause(ctx, s.drain.began.Add(stepsBudget), errAppShare)
+	s.drain.cancel = cancel
+	go func(done chan struct{}) {
+		defer close(done)
+		defer stopDeadline()
+		s.cfg.Drain.Drain(ctx, s.spawn)
+	}(s.drain.done)
+}
+
+// endDrain stops what is left of the drain and, unless the child is gone,
+// forwards the stop signal.
+func (s *supervisor) endDrain(cause error) {
+	if s.drain.cancel != nil {
+		s.drain.cancel(cause)
+	}
+	s.drain.state, s.drain.done = drained, nil
+	if !s.exited {
+		s.forwardReceived(s.drain.signal)
+		s.event("stop signal forwarded", "signal", signals.Name(s.cfg.Rewrites.Apply(s.drain.signal)), "stop_timeout", s.cfg.StopTimeout)
+	}
+}
+
+func (s *supervisor) onDrainDone() {
+	s.endDrain(errors.New("drain finished"))
+}
+
+// event logs a phase; during a drain it is part of the timeline, shown at
+// the default verbosity with the time since the drain signal.
+func (s *supervisor) event(msg string, attrs ...any) {
+	if s.drain.state == notDraining {
+		s.log.Info(msg, attrs...)
+		return
+	}
+	attrs = append(attrs, "at", time.Since(s.drain.began).Round(time.Millisecond))
+	s.log.Log(context.Background(), logging.LevelNotice, msg, attrs...)
+}
+
+// spawn runs a drain command in its own process group (a signal forwarded to
+// the app's group must not reach it), with drainit's stdout and stderr.
+func (s *supervisor) spawn(argv []string) (int, <-chan int, error) {
+	path, err := exec.LookPath(argv[0])
+	if err != nil && !errors.Is(err, exec.ErrDot) {
+		return 0, nil, err
+	}
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer devnull.Close()
+	attr := &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{devnull.Fd(), 1, 2},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	}
+	pid, done, err := s.reaper.start(path, argv, attr)
+	if err != nil {
+		return 0, nil, err
+	}
+	codes := make(chan int, 1)
+	go func() { codes <- ExitCode(<-done) }()
+	return pid, codes, nil
+}
+
+// runStartHooks runs the drain's start-up work (the Nacos re-enable) beside
+// the child; it never delays the child's start.
+func (s *supervisor) runStartHooks() {
+	if s.cfg.OnStart == nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopStart = cancel
+	go s.cfg.OnStart(ctx)
+}
+
+func (s *supervisor) stopStartHooks() {
+	if s.stopStart != nil {
+		s.stopStart()
+	}
+}

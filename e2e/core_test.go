@@ -173,7 +173,7 @@ func TestStopTimeoutKillsTheTree(t *testing.T) {
 	waitFor(t, limit, "child ready", func() bool { return exists(dir + "/ready") })
 	r.signal(unix.SIGTERM)
 	r.expectExit(137, limit)
-	if !strings.Contains(r.stderr.String(), "stop timeout reached") {
+	if !strings.Contains(r.stderr.String(), "time is up; killed the process tree") {
 		t.Errorf("no warning about the kill: %s", r.stderr.String())
 	}
 }

@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"sync"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,8 +65,8 @@ type run struct {
 	t       *testing.T
 	cmd     *exec.Cmd
 	pid     int // drainit's pid as seen from the test
-	stdout  bytes.Buffer
-	stderr  bytes.Buffer
+	stdout  syncBuffer
+	stderr  syncBuffer
 	done    chan struct{}
 	code    int
 	inNS    bool
@@ -298,3 +299,23 @@ func (l sigLog) waitFor(sig syscall.Signal) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// syncBuffer lets a test read drainit's output while it is still running.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) Len() int { return len(b.String()) }

@@ -173,7 +173,11 @@ func (s *supervisor) onKillTimer() {
 		return
 	}
 	n := signalTree(unix.SIGKILL)
-	s.log.Warn("stop timeout reached; killed the process tree", "processes", n, "timeout", s.cfg.StopTimeout)
+	attrs := []any{"processes", n, "stop_timeout", s.cfg.StopTimeout}
+	if s.drain.state != notDraining {
+		attrs = append(attrs, "at", time.Since(s.drain.began).Round(time.Millisecond))
+	}
+	s.log.Warn("time is up; killed the process tree", attrs...)
 	s.killed = true
 	s.armKill(killGrace)
 }

@@ -3,6 +3,9 @@ import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 
@@ -10,6 +13,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 // /actuator/health says UP (or OUT_OF_SERVICE once deregistered), POST
 // /actuator/deregister takes it out of the registry's rotation, POST
 // /actuator/shutdown stops it. Its shutdown hook lets in-flight requests finish.
+// With EVENTS_FILE set it appends "<epoch ms> <event>" lines, for tests.
 public class App {
     static final AtomicBoolean registered = new AtomicBoolean(true);
 
@@ -24,16 +28,20 @@ public class App {
             reply(ex, 200, registered.get() ? "{\"status\":\"UP\"}" : "{\"status\":\"OUT_OF_SERVICE\"}"));
         server.createContext("/actuator/deregister", ex -> {
             registered.set(false);
+            event("deregister");
             log("deregistered");
             reply(ex, 200, "{\"status\":\"OUT_OF_SERVICE\"}");
         });
         server.createContext("/actuator/shutdown", ex -> {
+            event("shutdown-request");
             reply(ex, 200, "{\"message\":\"Shutting down, bye...\"}");
             new Thread(() -> System.exit(0)).start();
         });
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            event("hook-start");
             log("shutdown hook: finishing in-flight requests (up to " + drainSeconds + "s)");
             server.stop(drainSeconds);
+            event("hook-done");
             log("shutdown hook: done");
         }));
         server.start();
@@ -45,6 +53,19 @@ public class App {
         ex.sendResponseHeaders(code, bytes.length);
         ex.getResponseBody().write(bytes);
         ex.close();
+    }
+
+    static synchronized void event(String name) {
+        String file = System.getenv("EVENTS_FILE");
+        if (file == null) {
+            return;
+        }
+        try {
+            Files.writeString(Path.of(file), System.currentTimeMillis() + " " + name + "\n",
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            e.printStackTrace();
+        }
     }
 
     static void log(String msg) {

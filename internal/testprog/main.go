@@ -130,8 +130,9 @@ func findZombies() []string {
 	return out
 }
 
-// slowterm DIR DELAY: writes DIR/ready, and on SIGTERM waits DELAY, writes
-// DIR/done and exits 0: an app with a graceful shutdown.
+// slowterm DIR DELAY: writes DIR/ready, and on SIGTERM writes DIR/term (the
+// time in Unix milliseconds), waits DELAY, writes DIR/done and exits 0: an
+// app with a graceful shutdown.
 func slowterm(args []string) {
 	if len(args) != 2 {
 		fail("slowterm DIR DELAY")
@@ -141,6 +142,7 @@ func slowterm(args []string) {
 	signal.Notify(ch, syscall.SIGTERM)
 	touch(args[0] + "/ready")
 	<-ch
+	os.WriteFile(args[0]+"/term", []byte(strconv.FormatInt(time.Now().UnixMilli(), 10)), 0o644)
 	time.Sleep(delay)
 	touch(args[0] + "/done")
 	os.Exit(0)

@@ -1,0 +1,421 @@
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/drainit/drainit/internal/fakeregistry"
+	"golang.org/x/sys/unix"
+)
+
+// serve runs handler on 127.0.0.1 for the test.
+func serve(t *testing.T, handler http.Handler) string {
+	t.Helper()
+	srv := httptest.NewServer(handler)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+var (
+	appOnce sync.Once
+	appErr  error
+)
+
+// exampleApp compiles examples/legacy-java/App.java next to a copy of the
+// example start.sh (which runs java without exec) and returns the script.
+func exampleApp(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(binDir, "app")
+	appOnce.Do(func() {
+		out, err := exec.Command("javac", "-d", dir, "../examples/legacy-java/App.java").CombinedOutput()
+		if err != nil {
+			appErr = fmt.Errorf("javac: %v: %s", err, out)
+			return
+		}
+		script, err := os.ReadFile("../examples/legacy-java/start.sh")
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, "start.sh"), script, 0o755)
+		}
+		appErr = err
+	})
+	if appErr != nil {
+		t.Fatalf("building the example app (is a JDK installed?): %v", appErr)
+	}
+	return filepath.Join(dir, "start.sh")
+}
+
+// javaApp is the example app run through its start.sh under drainit as PID 1.
+type javaApp struct {
+	*run
+	port   int
+	events string
+}
+
+func startJavaApp(t *testing.T, port int, env ...string) *javaApp {
+	t.Helper()
+	app := &javaApp{port: port, events: filepath.Join(t.TempDir(), "events")}
+	env = append(env, "PORT="+strconv.Itoa(port), "EVENTS_FILE="+app.events, "SHUTDOWN_DRAIN_SECONDS=1")
+	app.run = start(t, opts{env: env}, exampleApp(t))
+	health := fmt.Sprintf("http://127.0.0.1:%d/actuator/health", port)
+	waitFor(t, time.Minute, "the app to answer", func() bool {
+		resp, err := http.Get(health)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == 200
+	})
+	return app
+}
+
+// event returns when the app logged name, failing if it never did.
+func (a *javaApp) event(t *testing.T, name string) time.Time {
+	t.Helper()
+	for _, line := range strings.Split(readFile(t, a.events), "\n") {
+		ms, what, _ := strings.Cut(line, " ")
+		if what == name {
+			n, _ := strconv.ParseInt(ms, 10, 64)
+			return time.UnixMilli(n)
+		}
+	}
+	t.Fatalf("the app never logged %q; events:\n%s", name, readFile(t, a.events))
+	return time.Time{}
+}
+
+// registryEvent returns when the fake registry saw a change matching re.
+func registryEvent(t *testing.T, events []fakeregistry.Event, re string) time.Time {
+	t.Helper()
+	for _, e := range events {
+		if regexp.MustCompile(re).MatchString(e.What) {
+			return e.At
+		}
+	}
+	t.Fatalf("the registry never saw %q; it saw %v", re, events)
+	return time.Time{}
+}
+
+func register(t *testing.T, base string, form url.Values) {
+	t.Helper()
+	resp, err := http.PostForm(base+"/nacos/v1/ns/instance", form)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("register: %v %v", err, resp)
+	}
+	resp.Body.Close()
+}
+
+func nacosEnv(addr string, port int, steps string) []string {
+	return []string{
+		"DRAINIT_PRESTOP=" + steps, "DRAINIT_NACOS_ADDR=" + addr, "DRAINIT_NACOS_SERVICE=demo",
+		"DRAINIT_NACOS_IP=10.1.2.3", "DRAINIT_NACOS_PORT=" + strconv.Itoa(port),
+	}
+}
+
+func instanceForm(port int) url.Values {
+	return url.Values{"serviceName": {"demo"}, "ip": {"10.1.2.3"}, "port": {strconv.Itoa(port)}}
+}
+
+// The registry sees the instance disabled, then the drain waits, and only
+// then does the JVM behind start.sh get SIGTERM; its shutdown hook completes.
+func TestDrainDisablesInNacosBeforeTheJVMGetsSIGTERM(t *testing.T) {
+	nacos := fakeregistry.NewNacos()
+	addr := serve(t, nacos)
+	port := freePort(t)
+	register(t, addr, instanceForm(port))
+	app := startJavaApp(t, port, append(nacosEnv(addr, port, "nacos; sleep 1s"), "DRAINIT_GRACE_PERIOD=20s", "DRAINIT_STOP_TIMEOUT=5s")...)
+	app.signal(unix.SIGTERM)
+	app.expectExit(143, limit)
+
+	disabled := registryEvent(t, nacos.Events(), `^nacos patch enabled=false weight=1 10\.1\.2\.3`)
+	sigterm := app.event(t, "hook-start")
+	app.event(t, "hook-done")
+	if gap := sigterm.Sub(disabled); gap < time.Second {
+		t.Errorf("the JVM got SIGTERM %v after the registry saw it disabled, want at least the 1s drain wait", gap)
+	}
+	for _, want := range []string{"drain started", `msg="drain step done" step="nacos disable demo 10.1.2.3:`, `step="sleep 1s"`, "stop signal forwarded", "process tree gone"} {
+		if !strings.Contains(app.stderr.String(), want) {
+			t.Errorf("timeline lacks %q:\n%s", want, app.stderr.String())
+		}
+	}
+}
+
+// The seed's preStop hook as configuration: deregister, wait, shutdown.
+func TestDrainActuatorSeedHook(t *testing.T) {
+	port := freePort(t)
+	base := fmt.Sprintf("http://127.0.0.1:%d/actuator", port)
+	steps := fmt.Sprintf("http %s/deregister; sleep 1s; http POST %s/shutdown", base, base)
+	app := startJavaApp(t, port, "DRAINIT_PRESTOP="+steps, "DRAINIT_GRACE_PERIOD=20s", "DRAINIT_STOP_TIMEOUT=5s")
+	app.signal(unix.SIGTERM)
+	code := app.exitCode(limit)
+	// The JVM exits by the shutdown call; bash may or may not still be alive
+	// when the drain then forwards SIGTERM to the group.
+	if code != 0 && code != 143 {
+		t.Errorf("exit code %d, want 0 or 143\n%s", code, app.stderr.String())
+	}
+	deregistered := app.event(t, "deregister")
+	shutdown := app.event(t, "shutdown-request")
+	hook := app.event(t, "hook-start")
+	app.event(t, "hook-done")
+	if shutdown.Sub(deregistered) < time.Second || hook.Before(shutdown) {
+		t.Errorf("order: deregister %v, shutdown %v, hook %v", deregistered, shutdown, hook)
+	}
+}
+
+// slowApp runs testprog slowterm under drainit with env; it records the time
+// it got SIGTERM.
+func startSlowApp(t *testing.T, env ...string) (*run, string) {
+	t.Helper()
+	dir := t.TempDir()
+	r := start(t, opts{env: env}, testprog, "slowterm", dir, "100ms")
+	waitFor(t, limit, "the app to start", func() bool { return exists(dir + "/ready") })
+	return r, dir
+}
+
+func termTime(t *testing.T, dir string) time.Time {
+	t.Helper()
+	ms, err := strconv.ParseInt(readFile(t, dir+"/term"), 10, 64)
+	if err != nil {
+		t.Fatalf("the app never got SIGTERM")
+	}
+	return time.UnixMilli(ms)
+}
+
+// Nacos 3 answers 410 to the v1 update: drainit uses the v3 partial update,
+// logs in first, and leaves the weight it did not mean to change alone.
+func TestDrainNacos3WithLogin(t *testing.T) {
+	nacos := fakeregistry.NewNacos()
+	nacos.V3, nacos.Username, nacos.Password = true, "drainit", "s3cret"
+	addr := serve(t, nacos)
+	form := instanceForm(8080)
+	form.Set("accessToken", "fake-access-token")
+	register(t, addr, form)
+	passwordFile := filepath.Join(t.TempDir(), "password")
+	os.WriteFile(passwordFile, []byte("s3cret\n"), 0o600)
+	r, dir := startSlowApp(t, append(nacosEnv(addr, 8080, "nacos"), "DRAINIT_NACOS_USERNAME=drainit", "DRAINIT_NACOS_PASSWORD_FILE="+passwordFile)...)
+	r.signal(unix.SIGTERM)
+	r.expectExit(0, limit)
+	disabled := registryEvent(t, nacos.Events(), `^nacos v3-partial enabled=false weight=1 `)
+	if !disabled.Before(termTime(t, dir)) {
+		t.Error("the app got SIGTERM before the instance was disabled")
+	}
+	if inst, _ := nacos.Lookup("demo", "10.1.2.3", 8080); inst.Enabled || inst.Weight != 1 {
+		t.Errorf("instance after the drain: %+v", inst)
+	}
+}
+
+// A hanging endpoint is cut at the step timeout; the app still gets its
+// signal, after the step and never before.
+func TestDrainHangingEndpointIsCutAtItsTimeout(t *testing.T) {
+	hang := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	r, dir := startSlowApp(t, "DRAINIT_PRESTOP=http POST "+hang+"/deregister", "DRAINIT_STEP_TIMEOUT=1s")
+	sent := time.Now()
+	r.signal(unix.SIGTERM)
+	r.expectExit(0, limit)
+	if got := termTime(t, dir).Sub(sent); got < time.Second-10*time.Millisecond {
+		t.Errorf("the app got SIGTERM %v after the drain signal, before the 1s step timeout", got)
+	}
+	if !strings.Contains(r.stderr.String(), "drain step failed") || !strings.Contains(r.stderr.String(), "deadline exceeded") {
+		t.Errorf("no failure logged:\n%s", r.stderr.String())
+	}
+}
+
+// Registry down, endpoint answering 500, command failing: each is logged,
+// the drain goes on, the app gets its signal.
+func TestDrainFailuresAreLoggedAndTheStopCompletes(t *testing.T) {
+	broken := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) }))
+	steps := "nacos; http " + broken + "/x; exec sh -c 'exit 3'; exec sleep 60"
+	env := append(nacosEnv("127.0.0.1:1", 8080, steps), "DRAINIT_STEP_TIMEOUT=1s")
+	r, dir := startSlowApp(t, env...)
+	r.signal(unix.SIGTERM)
+	r.expectExit(0, limit)
+	termTime(t, dir)
+	for _, want := range []string{"connection refused", "HTTP 500: boom", "exited with status 3", "killed: context deadline exceeded"} {
+		if !strings.Contains(r.stderr.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, r.stderr.String())
+		}
+	}
+}
+
+// With two Nacos addresses, a dead first one is skipped.
+func TestDrainNacosFailsOverToTheNextServer(t *testing.T) {
+	nacos := fakeregistry.NewNacos()
+	addr := serve(t, nacos)
+	register(t, addr, instanceForm(8080))
+	r, _ := startSlowApp(t, nacosEnv("127.0.0.1:1,"+addr, 8080, "nacos")...)
+	r.signal(unix.SIGTERM)
+	r.expectExit(0, limit)
+	registryEvent(t, nacos.Events(), `^nacos patch enabled=false`)
+}
+
+func TestDrainEurekaAndConsul(t *testing.T) {
+	eureka, consul := &fakeregistry.Eureka{}, &fakeregistry.Consul{Token: "tok"}
+	eurekaURL, consulURL := serve(t, eureka), serve(t, consul)
+	r, dir := startSlowApp(t, "DRAINIT_PRESTOP=eureka; consul",
+		"DRAINIT_EUREKA_URL="+eurekaURL+"/eureka", "DRAINIT_EUREKA_APP=DEMO", "DRAINIT_EUREKA_INSTANCE_ID=pod-1:demo:8080",
+		"CONSUL_HTTP_ADDR="+consulURL, "CONSUL_HTTP_TOKEN=tok", "DRAINIT_CONSUL_SERVICE_ID=demo-1")
+	r.signal(unix.SIGTERM)
+	r.expectExit(0, limit)
+	term := termTime(t, dir)
+	out := registryEvent(t, eureka.Events(), `^eureka status DEMO/pod-1:demo:8080 OUT_OF_SERVICE$`)
+	maint := registryEvent(t, consul.Events(), `^consul maintenance demo-1 enable=true$`)
+	if !out.Before(term) || !maint.Before(term) {
+		t.Error("the app got SIGTERM before the registries were told")
+	}
+}
+
+// The SIGKILL lands before the grace period ends, even when the steps ask
+// for more time than there is and the app ignores SIGTERM.
+func TestDrainBudgetKillsBeforeTheGracePeriod(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=sleep 30s", "DRAINIT_GRACE_PERIOD=4s", "DRAINIT_STOP_TIMEOUT=1s"}}, testprog, "ignoreterm", dir)
+	waitFor(t, limit, "the app to start", func() bool { return exists(dir + "/ready") })
+	sent := time.Now()
+	r.signal(unix.SIGTERM)
+	r.expectExit(137, limit)
+	t.Logf("exited %v after SIGTERM", time.Since(sent).Round(time.Millisecond))
+	stderr := r.stderr.String()
+	if !strings.Contains(stderr, "drain step cut short") {
+		t.Errorf("the sleep was not cut short:\n%s", stderr)
+	}
+	m := regexp.MustCompile(`killed the process tree.* at=([0-9.]+m?s)`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no kill logged:\n%s", stderr)
+	}
+	if at, _ := time.ParseDuration(m[1]); at >= 4*time.Second || at < 3*time.Second {
+		t.Errorf("SIGKILL at +%v, want shortly before the 4s grace period", at)
+	}
+}
+
+func waitForLog(t *testing.T, r *run, text string) {
+	t.Helper()
+	waitFor(t, limit, "log line "+text, func() bool { return strings.Contains(r.stderr.String(), text) })
+}
+
+// A second drain signal skips the rest of the drain and forwards at once.
+func TestDrainSecondSignalForwardsAtOnce(t *testing.T) {
+	log := newSigLog(t)
+	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=sleep 60s", "DRAINIT_GRACE_PERIOD=120s"}}, testprog, "sigecho", log.path)
+	log.waitReady()
+	r.signal(unix.SIGTERM)
+	waitForLog(t, r, "drain started")
+	if log.has(unix.SIGTERM) {
+		t.Fatal("SIGTERM reached the app before the drain ended")
+	}
+	r.signal(unix.SIGTERM)
+	r.expectExit(0, limit)
+	waitForLog(t, r, "second stop signal")
+}
+
+// The child exiting mid-drain ends the drain; drainit exits with its status.
+func TestDrainChildExitsMidDrain(t *testing.T) {
+	dir := t.TempDir()
+	sh := script(t, "until [ -e "+dir+"/go ]; do sleep 0.05; done\nexit 5")
+	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=sleep 60s", "DRAINIT_GRACE_PERIOD=120s"}}, sh)
+	r.signal(unix.SIGTERM)
+	waitForLog(t, r, "drain started")
+	os.WriteFile(dir+"/go", nil, 0o644)
+	r.expectExit(5, limit)
+	waitForLog(t, r, "child exited")
+}
+
+// DRAINIT_DRAIN_SIGNALS picks the trigger; other signals are forwarded
+// during the drain.
+func TestDrainOtherTriggerSignal(t *testing.T) {
+	log := newSigLog(t)
+	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=sleep 60s", "DRAINIT_GRACE_PERIOD=120s", "DRAINIT_DRAIN_SIGNALS=QUIT"}},
+		testprog, "sigecho", log.path, strconv.Itoa(int(unix.SIGQUIT)))
+	log.waitReady()
+	r.signal(unix.SIGQUIT)
+	waitForLog(t, r, "drain started")
+	r.signal(unix.SIGUSR1)
+	log.waitFor(unix.SIGUSR1)
+	if log.has(unix.SIGQUIT) {
+		t.Fatal("QUIT reached the app before the drain ended")
+	}
+	r.signal(unix.SIGQUIT)
+	r.expectExit(0, limit)
+}
+
+// A container restarted on the same ip:port registers disabled (Nacos
+// remembers the last container's enabled=false for 60 s); drainit turns it
+// back on once the app has registered, without delaying the app's start.
+func TestNacosReenablesAtStart(t *testing.T) {
+	nacos := fakeregistry.NewNacos()
+	addr := serve(t, nacos)
+	form := instanceForm(8080)
+	register(t, addr, form)
+	// The previous container: disabled by its drain, then gone.
+	for _, req := range []string{http.MethodPatch + " enabled=false", http.MethodDelete + " "} {
+		method, extra, _ := strings.Cut(req, " ")
+		call, _ := http.NewRequest(method, addr+"/nacos/v1/ns/instance?"+form.Encode()+"&"+extra, nil)
+		resp, err := http.DefaultClient.Do(call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	log := newSigLog(t)
+	r := start(t, opts{env: nacosEnv(addr, 8080, "nacos")}, testprog, "sigecho", log.path)
+	log.waitReady() // the child started before any registration
+	register(t, addr, form)
+	if inst, _ := nacos.Lookup("demo", "10.1.2.3", 8080); inst.Enabled {
+		t.Fatal("the fake did not remember enabled=false")
+	}
+	waitFor(t, limit, "drainit to re-enable the instance", func() bool {
+		inst, _ := nacos.Lookup("demo", "10.1.2.3", 8080)
+		return inst.Enabled
+	})
+	r.signal(unix.SIGTERM)
+	r.expectExit(0, limit)
+	waitForLog(t, r, "re-enabled the instance")
+}
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		env  []string
+		code int
+		want string
+	}{
+		{"seed hook fits 60s", []string{"DRAINIT_GRACE_PERIOD=60s", "DRAINIT_PRESTOP=http http://127.0.0.1:10105/actuator/deregister; sleep 30s; http POST http://127.0.0.1:10105/actuator/shutdown"}, 0, "+40s      forward the signal"},
+		{"no steps", nil, 0, "forward the signal at once"},
+		{"too long for 30s", []string{"DRAINIT_PRESTOP=sleep 25s"}, 2, "need 35s, but drainit kills at +29s"},
+		{"unknown step", []string{"DRAINIT_PRESTOP=sleep 1s; curl x"}, 2, `step 2 "curl x": unknown step "curl"`},
+		{"bad url", []string{"DRAINIT_PRESTOP=http POST ftp://x"}, 2, `"ftp://x" is not an http(s) URL`},
+		{"bad duration", []string{"DRAINIT_PRESTOP=sleep soon"}, 2, `"soon" is not a duration`},
+		{"bad grace", []string{"DRAINIT_GRACE_PERIOD=0s"}, 2, `DRAINIT_GRACE_PERIOD="0s": must be more than zero`},
+		{"missing nacos setting", []string{"DRAINIT_PRESTOP=nacos", "DRAINIT_NACOS_ADDR=127.0.0.1:8848", "DRAINIT_NACOS_PORT=8080"}, 2, "DRAINIT_NACOS_SERVICE is not set"},
+		{"bad nacos port", []string{"DRAINIT_PRESTOP=nacos", "DRAINIT_NACOS_ADDR=127.0.0.1:8848", "DRAINIT_NACOS_SERVICE=a", "DRAINIT_NACOS_PORT=http"}, 2, `DRAINIT_NACOS_PORT="http": not a whole number`},
+		{"missing eureka setting", []string{"DRAINIT_PRESTOP=eureka", "DRAINIT_EUREKA_URL=http://e/eureka", "DRAINIT_EUREKA_APP=A"}, 2, "DRAINIT_EUREKA_INSTANCE_ID is not set"},
+		{"bad drain signal", []string{"DRAINIT_DRAIN_SIGNALS=TERM,NOPE"}, 2, `DRAINIT_DRAIN_SIGNALS="TERM,NOPE": unknown signal "NOPE"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := start(t, opts{plain: true, env: tt.env}, "check")
+			r.expectExit(tt.code, limit)
+			if out := r.stdout.String() + r.stderr.String(); !strings.Contains(out, tt.want) {
+				t.Errorf("output lacks %q:\n%s", tt.want, out)
+			}
+		})
+	}
+}

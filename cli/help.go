@@ -9,6 +9,7 @@ var License = ""
 const drainitHelp = `drainit: a PID 1 for containers that drains, forwards, reaps and waits.
 
 Usage: drainit [OPTIONS] [--] COMMAND [ARG...]
+       drainit check [OPTIONS]   validate the drain and print its plan
 
 Runs COMMAND as its child in a new session, forwards every signal it gets to
 the child's whole process group, reaps zombies, and exits with the child's
@@ -34,6 +35,19 @@ Options (each also read from the environment variable shown; the flag wins):
                             0 errors, 1 warnings, 2 info, 3 debug)
   -w, --warn-reap           warn for every zombie reaped (DRAINIT_WARN_REAP)
       --log-format F        text or json (DRAINIT_LOG_FORMAT=text)
+      --prestop STEPS       drain steps run on the first drain signal, before
+                            it is forwarded, separated by ; or newlines:
+                              sleep 30s
+                              http [METHOD] URL [-H 'Name: value'] [BODY]
+                              exec CMD [ARG...]
+                              nacos | eureka | consul  (DRAINIT_NACOS_* ...)
+                            (DRAINIT_PRESTOP)
+      --drain-signals LIST  signals that start the drain (DRAINIT_DRAIN_SIGNALS=TERM)
+      --grace-period D      the pod's grace period, from the drain signal;
+                            drainit SIGKILLs 1s before it ends
+                            (DRAINIT_GRACE_PERIOD=30s)
+      --step-timeout D      longest one http, exec or registry step may take
+                            (DRAINIT_STEP_TIMEOUT=5s)
   -h, --help                show this help
   -V, --version             show the version
 

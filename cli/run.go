@@ -11,6 +11,11 @@
 //	DRAINIT_VERBOSITY      0 errors, 1 warnings (default), 2 info, 3 debug
 //	DRAINIT_WARN_REAP      warn for every zombie reaped
 //	DRAINIT_LOG_FORMAT     text (default) or json
+//	DRAINIT_PRESTOP        drain steps run before the stop signal is forwarded
+//	DRAINIT_DRAIN_SIGNALS  signals that start the drain (TERM)
+//	DRAINIT_GRACE_PERIOD   the pod's grace period, from the drain signal (30s)
+//	DRAINIT_STEP_TIMEOUT   the longest one drain step may take (5s)
+//	DRAINIT_NACOS_*, DRAINIT_EUREKA_*, DRAINIT_CONSUL_*  registry steps (see hooks)
 //
 // As tini: TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP.
 // As dumb-init: DUMB_INIT_SETSID, DUMB_INIT_DEBUG.

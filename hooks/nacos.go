@@ -41,10 +41,12 @@ type nacosStep struct {
 	addrs []string
 }
 
-// How often the instance list is read, while confirming and at start-up.
+// How often the instance list is read while confirming and at start-up, and
+// how long drainit waits for the app to register before it stops looking.
 var (
 	nacosConfirmEvery = 200 * time.Millisecond
 	nacosStartEvery   = time.Second
+	nacosStartFor     = 5 * time.Minute
 )
 
 func parseNacos(args []string, environ map[string]string) (Step, error) {
@@ -210,6 +212,8 @@ func (s *nacosStep) Start(ctx context.Context, env *runEnv) {
 	if !s.cfg.Reenable {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, nacosStartFor)
+	defer cancel()
 	for {
 		for _, addr := range s.addrs {
 			if s.reenableAt(ctx, env, addr) {

@@ -1,0 +1,93 @@
+package hooks
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct{ spec, want string }{
+		{"sleep", "want sleep DURATION"},
+		{"sleep -1s", "is not a duration"},
+		{"http", "want http [METHOD] URL"},
+		{"http GET", "want http [METHOD] URL"},
+		{"http localhost:8080/x", "is not an http(s) URL"},
+		{"http POST http://a/x body extra", `unexpected "extra"`},
+		{"http http://a/x -H NoColon", "want 'Name: value'"},
+		{"http http://a/x -H", "-H needs"},
+		{"exec", "want exec COMMAND"},
+		{"nacos now", "nacos takes no arguments"},
+		{"consul", "DRAINIT_CONSUL_SERVICE_ID is not set"},
+		{"eureka", "DRAINIT_EUREKA_URL is not set"},
+		{"sleep 1s; wait 2s", `step 2 "wait 2s": unknown step "wait"`},
+	}
+	for _, tt := range tests {
+		_, err := Parse(tt.spec, map[string]string{}, time.Second, slog.Default())
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Parse(%q) = %v, want %q", tt.spec, err, tt.want)
+		}
+	}
+}
+
+type seen struct {
+	method, path, contentType, auth, body string
+}
+
+// The http step sends the method, headers and body it was given, JSON when
+// the body looks like JSON, and fails on a non-2xx answer.
+func TestHTTPStep(t *testing.T) {
+	got := make(chan seen, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), string(body)}
+		if r.URL.Path == "/fail" {
+			http.Error(w, "nope", http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+	tests := []struct {
+		spec    string
+		want    seen
+		wantErr string
+	}{
+		{spec: "http " + srv.URL + "/a", want: seen{method: "GET", path: "/a"}},
+		{spec: `http POST ` + srv.URL + `/b -H 'Authorization: Bearer t0k' '{"status":"DOWN"}'`,
+			want: seen{"POST", "/b", "application/json", "Bearer t0k", `{"status":"DOWN"}`}},
+		{spec: "http PUT " + srv.URL + "/c a=1&b=2", want: seen{"PUT", "/c", "application/x-www-form-urlencoded", "", "a=1&b=2"}},
+		{spec: "http DELETE " + srv.URL + "/fail", want: seen{method: "DELETE", path: "/fail"}, wantErr: "HTTP 503: nope"},
+	}
+	for _, tt := range tests {
+		plan, err := Parse(tt.spec, nil, time.Second, slog.Default())
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tt.spec, err)
+		}
+		err = plan.Steps[0].Run(context.Background(), &runEnv{client: http.DefaultClient})
+		if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Errorf("%q: err = %v, want %q", tt.spec, err, tt.wantErr)
+		}
+		if s := <-got; s != tt.want {
+			t.Errorf("%q: server saw %+v, want %+v", tt.spec, s, tt.want)
+		}
+	}
+}
+
+// The planned budget counts a sleep at its length and every other step at
+// the step timeout.
+func TestBudget(t *testing.T) {
+	plan, err := Parse("http http://a/x; sleep 30s\nexec true", nil, 5*time.Second, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.Budget(); got != 40*time.Second {
+		t.Errorf("Budget = %v, want 40s", got)
+	}
+	if lines := plan.Describe(); len(lines) != 3 || !strings.HasPrefix(lines[2], "+35s") {
+		t.Errorf("Describe = %q", lines)
+	}
+}

@@ -44,3 +44,6 @@ run_as_pid1() {
 
 run_as_pid1 "bash start.sh as PID 1 (no init)" examples/legacy-java/start.sh
 run_as_pid1 "drainit -- start.sh" env DRAINIT_VERBOSITY=2 bin/drainit -- examples/legacy-java/start.sh
+run_as_pid1 "drainit with a drain: deregister, wait 2 s, then SIGTERM" env \
+  DRAINIT_PRESTOP="http POST http://127.0.0.1:$PORT/actuator/deregister; sleep 2s" DRAINIT_GRACE_PERIOD=12s DRAINIT_STOP_TIMEOUT=4s \
+  bin/drainit -- examples/legacy-java/start.sh

@@ -209,16 +209,22 @@ func TestDrainNacos3WithLogin(t *testing.T) {
 	form := instanceForm(8080)
 	form.Set("accessToken", "fake-access-token")
 	register(t, addr, form)
+	form.Set("weight", "3") // an operator's choice that a full (PUT) update would reset to 1
+	resp, err := http.DefaultClient.Do(mustRequest(t, http.MethodPut, addr+"/nacos/v3/admin/ns/instance/partial?"+form.Encode()))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("setting the weight: %v %v", err, resp)
+	}
+	resp.Body.Close()
 	passwordFile := filepath.Join(t.TempDir(), "password")
 	os.WriteFile(passwordFile, []byte("s3cret\n"), 0o600)
 	r, dir := startSlowApp(t, append(nacosEnv(addr, 8080, "nacos"), "DRAINIT_NACOS_USERNAME=drainit", "DRAINIT_NACOS_PASSWORD_FILE="+passwordFile)...)
 	r.signal(unix.SIGTERM)
 	r.expectExit(0, limit)
-	disabled := registryEvent(t, nacos.Events(), `^nacos v3-partial enabled=false weight=1 `)
+	disabled := registryEvent(t, nacos.Events(), `^nacos v3-partial enabled=false weight=3 `)
 	if !disabled.Before(termTime(t, dir)) {
 		t.Error("the app got SIGTERM before the instance was disabled")
 	}
-	if inst, _ := nacos.Lookup("demo", "10.1.2.3", 8080); inst.Enabled || inst.Weight != 1 {
+	if inst, _ := nacos.Lookup("demo", "10.1.2.3", 8080); inst.Enabled || inst.Weight != 3 {
 		t.Errorf("instance after the drain: %+v", inst)
 	}
 }
@@ -367,8 +373,7 @@ func TestNacosReenablesAtStart(t *testing.T) {
 	// The previous container: disabled by its drain, then gone.
 	for _, req := range []string{http.MethodPatch + " enabled=false", http.MethodDelete + " "} {
 		method, extra, _ := strings.Cut(req, " ")
-		call, _ := http.NewRequest(method, addr+"/nacos/v1/ns/instance?"+form.Encode()+"&"+extra, nil)
-		resp, err := http.DefaultClient.Do(call)
+		resp, err := http.DefaultClient.Do(mustRequest(t, method, addr+"/nacos/v1/ns/instance?"+form.Encode()+"&"+extra))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -418,4 +423,13 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustRequest(t *testing.T, method, url string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
 }

@@ -1,7 +1,7 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/drainit/drainit/cli.Version=$(VERSION)
 
-.PHONY: build test demo vet clean
+.PHONY: build test demo bench clean
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/drainit .
@@ -9,6 +9,13 @@ build:
 test: build
 	go vet ./...
 	go test -count=1 -timeout 10m ./...
+
+# Installs tini, dumb-init, catatonit, hyperfine and gnuplot; needs root; about 10 minutes.
+bench: build
+	scripts/install-deps.sh --bench
+	go run ./bench/costs
+	go run ./bench/rollout -runs 3
+	go run ./bench/report
 
 demo: build
 	examples/demo.sh

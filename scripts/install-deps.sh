@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Installs what the tests and the demo need on a fresh Debian machine (as root).
+# Installs what the tests and the demo need on a fresh Debian machine (as
+# root); with --bench, also the peers and tools the benchmarks compare with.
 set -euo pipefail
 missing=()
+if [ "${1:-}" = --bench ]; then
+  for tool in tini:tini tini-static:tini dumb-init:dumb-init catatonit:catatonit hyperfine:hyperfine gnuplot:gnuplot-nox; do
+    command -v "${tool%%:*}" >/dev/null || missing+=("${tool#*:}")
+  done
+fi
 command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v unshare >/dev/null || missing+=(util-linux)
 command -v curl >/dev/null || missing+=(curl)

@@ -1,0 +1,93 @@
+// Package benchdata holds the benchmarks' result files: what bench/costs and
+// bench/rollout write and bench/report reads.
+package benchdata
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Costs is bench/results/costs.json.
+type Costs struct {
+	Startup   []StartupResult
+	Latency   []LatencyResult
+	Memory    []MemoryResult
+	Reaping   []ReapResult
+	Idle      []IdleResult
+	Repeats   map[string]int
+	StartedAt time.Time
+}
+
+// StartupResult is hyperfine's timing of `INIT -- /bin/true`.
+type StartupResult struct {
+	Name               string
+	Command            string
+	MedianMs, P25, P75 float64
+	MinMs, MaxMs       float64
+	OverheadMs, Runs   float64
+}
+
+// LatencyResult is the time from kill(INIT, SIGUSR1) until the child's
+// handler has answered.
+type LatencyResult struct {
+	Name                string
+	P50us, P99us, MaxUs float64
+	Samples             int
+}
+
+// MemoryResult is the init's idle footprint with a sleeping child.
+type MemoryResult struct {
+	Name           string
+	RSSKiB, PSSKiB int
+	BinaryBytes    int64
+	Binary         string
+}
+
+// ReapResult is how long the init took to reap 10,000 orphans handed to it.
+type ReapResult struct {
+	Name                   string
+	MedianMs, MinMs, MaxMs float64
+	Runs                   int
+}
+
+// IdleResult is what the init used while its child slept.
+type IdleResult struct {
+	Name            string
+	Seconds         float64
+	CPUMs           float64
+	ContextSwitches int
+}
+
+// Rollout is bench/results/rollout.json.
+type Rollout struct {
+	Rate    int
+	Grace   string
+	Runs    int
+	Results []RolloutResult
+}
+
+// RolloutResult is one run of one wrapper.
+type RolloutResult struct {
+	Wrapper  string
+	Run      int
+	Sent     int64
+	Failed   int64
+	Failures map[string]int64
+	HookDone bool
+	StopTook time.Duration // SIGTERM to the old instance's PID 1 exiting
+	Status   string
+}
+
+// Write stores v as indented JSON in dir/name.
+func Write(dir, name string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, name), data, 0o644)
+}

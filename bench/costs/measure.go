@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/drainit/drainit/bench/benchdata"
+)
+
+func measureStartup(inits []initCmd, dir string, runs int) ([]benchdata.StartupResult, error) {
+	commands := []string{"/bin/true"}
+	for _, in := range inits {
+		commands = append(commands, strings.Join(in.argv, " ")+" /bin/true")
+	}
+	export := filepath.Join(dir, "startup.json")
+	args := append([]string{"-N", "--warmup", "20", "--runs", strconv.Itoa(runs), "--export-json", export}, commands...)
+	cmd := exec.Command("hyperfine", args...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("hyperfine: %w", err)
+	}
+	var report struct {
+		Results []struct {
+			Command string
+			Times   []float64
+		}
+	}
+	data, err := os.ReadFile(export)
+	if err == nil {
+		err = json.Unmarshal(data, &report)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []benchdata.StartupResult
+	names := append([]string{"/bin/true alone"}, namesOf(inits)...)
+	for i, r := range report.Results {
+		ms := scale(r.Times, 1000)
+		out = append(out, benchdata.StartupResult{Name: names[i], Command: r.Command, MedianMs: pct(ms, 50), P25: pct(ms, 25), P75: pct(ms, 75),
+			MinMs: pct(ms, 0), MaxMs: pct(ms, 100), Runs: float64(len(ms))})
+	}
+	for i := range out {
+		out[i].OverheadMs = out[i].MedianMs - out[0].MedianMs
+	}
+	return out, nil
+}
+
+func namesOf(inits []initCmd) []string {
+	var names []string
+	for _, in := range inits {
+		names = append(names, in.Name)
+	}
+	return names
+}
+
+func measureLatency(inits []initCmd, testprog string, samples int) ([]benchdata.LatencyResult, error) {
+	var out []benchdata.LatencyResult
+	for _, in := range inits {
+		r, err := latencyOf(in, testprog, samples)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", in.Name, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func latencyOf(in initCmd, testprog string, samples int) (benchdata.LatencyResult, error) {
+	p, err := startAsPID1(in, testprog, "sigpong")
+	if err != nil {
+		return benchdata.LatencyResult{}, err
+	}
+	defer p.kill()
+	buf := make([]byte, 1)
+	if _, err := io.ReadFull(p.stdout, buf); err != nil {
+		return benchdata.LatencyResult{}, fmt.Errorf("child not ready: %w", err)
+	}
+	var us []float64
+	for i := 0; i < samples; i++ {
+		start := time.Now()
+		syscall.Kill(p.pid1, syscall.SIGUSR1)
+		if _, err := io.ReadFull(p.stdout, buf); err != nil {
+			return benchdata.LatencyResult{}, err
+		}
+		us = append(us, float64(time.Since(start).Nanoseconds())/1000)
+	}
+	return benchdata.LatencyResult{Name: in.Name, P50us: pct(us, 50), P99us: pct(us, 99), MaxUs: pct(us, 100), Samples: samples}, nil
+}
+
+func measureMemory(inits []initCmd) ([]benchdata.MemoryResult, error) {
+	var out []benchdata.MemoryResult
+	for _, in := range inits {
+		p, err := startAsPID1(in, "/bin/sleep", "60")
+		if err != nil {
+			return nil, err
+		}
+		time.Sleep(time.Second)
+		path, _ := exec.LookPath(in.argv[0])
+		path, _ = filepath.EvalSymlinks(path)
+		info, err := os.Stat(path)
+		if err != nil {
+			p.kill()
+			return nil, err
+		}
+		out = append(out, benchdata.MemoryResult{Name: in.Name, RSSKiB: procField(p.pid1, "status", "VmRSS:"),
+			PSSKiB: procField(p.pid1, "smaps_rollup", "Pss:"), BinaryBytes: info.Size(), Binary: path})
+		p.kill()
+	}
+	return out, nil
+}
+
+var reapedRE = regexp.MustCompile(`reaped \d+ in (\S+)`)
+
+func measureReaping(inits []initCmd, testprog string, runs int) ([]benchdata.ReapResult, error) {
+	var out []benchdata.ReapResult
+	for _, in := range inits {
+		var ms []float64
+		for i := 0; i < runs; i++ {
+			args := append([]string{"--pid", "--fork", "--mount-proc"}, in.argv...)
+			text, err := exec.Command("unshare", append(args, testprog, "reapclock", "10000")...).Output()
+			m := reapedRE.FindStringSubmatch(string(text))
+			if err != nil || m == nil {
+				return nil, fmt.Errorf("%s: %v: %s", in.Name, err, text)
+			}
+			d, _ := time.ParseDuration(m[1])
+			ms = append(ms, float64(d.Microseconds())/1000)
+		}
+		out = append(out, benchdata.ReapResult{Name: in.Name, MedianMs: pct(ms, 50), MinMs: pct(ms, 0), MaxMs: pct(ms, 100), Runs: runs})
+	}
+	return out, nil
+}
+
+func measureIdle(inits []initCmd, window time.Duration) ([]benchdata.IdleResult, error) {
+	var out []benchdata.IdleResult
+	for _, in := range inits {
+		p, err := startAsPID1(in, "/bin/sleep", "600")
+		if err != nil {
+			return nil, err
+		}
+		time.Sleep(time.Second)
+		cpu0, sw0 := cpuTicks(p.pid1), switches(p.pid1)
+		time.Sleep(window)
+		cpu1, sw1 := cpuTicks(p.pid1), switches(p.pid1)
+		p.kill()
+		out = append(out, benchdata.IdleResult{Name: in.Name, Seconds: window.Seconds(), CPUMs: float64(cpu1-cpu0) * 10, ContextSwitches: sw1 - sw0})
+	}
+	return out, nil
+}
+
+// pid1 is an init running as PID 1 of a new PID namespace.
+type pid1 struct {
+	cmd    *exec.Cmd
+	pid1   int
+	stdout io.Reader
+}
+
+func startAsPID1(in initCmd, child ...string) (*pid1, error) {
+	args := append([]string{"--pid", "--fork", "--mount-proc", "--kill-child"}, in.argv...)
+	cmd := exec.Command("unshare", append(args, child...)...)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &pid1{cmd: cmd, stdout: bufio.NewReader(stdout)}
+	deadline := time.Now().Add(10 * time.Second)
+	for p.pid1 == 0 && time.Now().Before(deadline) {
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", cmd.Process.Pid))
+		for _, t := range tasks {
+			data, _ := os.ReadFile(t)
+			if f := strings.Fields(string(data)); len(f) > 0 {
+				p.pid1, _ = strconv.Atoi(f[0])
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if p.pid1 == 0 {
+		p.kill()
+		return nil, fmt.Errorf("%s: no PID 1", in.Name)
+	}
+	return p, nil
+}
+
+func (p *pid1) kill() {
+	if p.pid1 != 0 {
+		syscall.Kill(p.pid1, syscall.SIGKILL)
+	}
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
+}
+
+// procField reads a "Name: value kB" line of /proc/PID/FILE.
+func procField(pid int, file, field string) int {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/%s", pid, file))
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			n, _ := strconv.Atoi(strings.Fields(rest)[0])
+			return n
+		}
+	}
+	return -1
+}
+
+// cpuTicks is utime+stime of the whole process, in clock ticks (1/100 s).
+func cpuTicks(pid int) int {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	s := string(data)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return utime + stime
+}
+
+// switches sums voluntary and involuntary context switches over all threads.
+func switches(pid int) int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", pid))
+	total := 0
+	for _, t := range tasks {
+		tid, _ := strconv.Atoi(filepath.Base(t))
+		total += procField(tid, "status", "voluntary_ctxt_switches:") + procField(tid, "status", "nonvoluntary_ctxt_switches:")
+	}
+	return total
+}
+
+func scale(xs []float64, k float64) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = x * k
+	}
+	return out
+}
+
+// pct is the p-th percentile (nearest rank) of xs.
+func pct(xs []float64, p float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	i := int(p / 100 * float64(len(s)-1))
+	return s[i]
+}

@@ -1,0 +1,85 @@
+// Command report turns bench/results/{rollout,costs}.json into
+// docs/benchmarks.md and its charts (rendered by gnuplot), and puts the
+// headline rollout result on the README's first screen. Every figure in the
+// page comes from those files.
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+
+	"github.com/drainit/drainit/bench/benchdata"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "report:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var rollout benchdata.Rollout
+	var costs benchdata.Costs
+	if err := readJSON("bench/results/rollout.json", &rollout); err != nil {
+		return err
+	}
+	if err := readJSON("bench/results/costs.json", &costs); err != nil {
+		return err
+	}
+	if err := os.MkdirAll("docs/img", 0o755); err != nil {
+		return err
+	}
+	rows := summarize(rollout)
+	if err := plotRollout(rows); err != nil {
+		return err
+	}
+	if err := plotCosts(costs); err != nil {
+		return err
+	}
+	page := strings.Join([]string{header(costs), rolloutSection(rollout, rows), costsSection(costs), behindSection(costs)}, "\n")
+	if err := os.WriteFile("docs/benchmarks.md", []byte(page), 0o644); err != nil {
+		return err
+	}
+	return updateReadme(headline(rows))
+}
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%w (run make bench)", err)
+	}
+	return json.Unmarshal(data, v)
+}
+
+// output runs a command and returns its first line, for the versions table.
+func output(name string, args ...string) string {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil && len(out) == 0 {
+		return "not found"
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return line
+}
+
+const (
+	headlineStart = "<!-- bench:headline -->"
+	headlineEnd   = "<!-- /bench:headline -->"
+)
+
+func updateReadme(line string) error {
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		return err
+	}
+	text := string(data)
+	start, end := strings.Index(text, headlineStart), strings.Index(text, headlineEnd)
+	if start < 0 || end < start {
+		return fmt.Errorf("README.md has no %s ... %s markers", headlineStart, headlineEnd)
+	}
+	text = text[:start+len(headlineStart)] + line + text[end:]
+	return os.WriteFile("README.md", []byte(text), 0o644)
+}

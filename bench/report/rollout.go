@@ -1,0 +1,129 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/drainit/drainit/bench/benchdata"
+)
+
+// row summarizes one wrapper's runs.
+type row struct {
+	wrapper     string
+	runs, hooks int
+	sent        []int64
+	failed      []int64
+	kinds       map[string]int64
+	stop        []time.Duration
+	statuses    []string
+}
+
+func summarize(r benchdata.Rollout) []*row {
+	var rows []*row
+	byName := map[string]*row{}
+	for _, res := range r.Results {
+		w := byName[res.Wrapper]
+		if w == nil {
+			w = &row{wrapper: res.Wrapper, kinds: map[string]int64{}}
+			byName[res.Wrapper] = w
+			rows = append(rows, w)
+		}
+		w.runs++
+		if res.HookDone {
+			w.hooks++
+		}
+		w.sent = append(w.sent, res.Sent)
+		w.failed = append(w.failed, res.Failed)
+		w.stop = append(w.stop, res.StopTook)
+		for k, n := range res.Failures {
+			w.kinds[k] += n
+		}
+		if !slices.Contains(w.statuses, res.Status) {
+			w.statuses = append(w.statuses, res.Status)
+		}
+	}
+	return rows
+}
+
+func median[T int64 | time.Duration](xs []T) T {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func rolloutSection(r benchdata.Rollout, rows []*row) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "## 1. Rolling update: requests lost while the old instance stops\n\n")
+	fmt.Fprintf(&b, "`go run ./bench/rollout -runs %d`: fake Nacos (beat 0.5 s, expiry 3 s), callers refreshing every 1 s and sending "+
+		"%d requests/s round-robin (new connection each, no retries), an old and a new JVM instance (JDK 17 `com.sun.net.httpserver`, "+
+		"graceful shutdown hook, then deregistration as Spring Cloud does it) behind a legacy `start.sh`, each as PID 1 of its own PID "+
+		"namespace under the wrapper. The old one gets SIGTERM from outside its namespace and SIGKILL after the %s grace period; the "+
+		"load goes on 5 s after it is gone. %d runs per wrapper; failed shows min / median / max.\n\n", r.Runs, r.Rate, r.Grace, r.Runs)
+	b.WriteString("| wrapper | sent (median) | failed (min / median / max) | refused | reset | timeout | non-2xx | JVM hook completed | SIGTERM to exit (median, range) | exit |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, w := range rows {
+		lo, hi := slices.Min(w.failed), slices.Max(w.failed)
+		fmt.Fprintf(&b, "| %s | %d | %d / %d / %d | %d | %d | %d | %d | %d of %d | %v (%v to %v) | %s |\n",
+			w.wrapper, median(w.sent), lo, median(w.failed), hi, w.kinds["refused"], w.kinds["reset"], w.kinds["timeout"], w.kinds["non-2xx"],
+			w.hooks, w.runs, median(w.stop).Round(time.Millisecond), slices.Min(w.stop).Round(time.Millisecond),
+			slices.Max(w.stop).Round(time.Millisecond), strings.Join(w.statuses, ", "))
+	}
+	b.WriteString("\nThe kinds add up every run's failures. ![failed requests per wrapper](img/rollout.svg)\n\n")
+	b.WriteString("Why: bash as PID 1 ignores SIGTERM, so the JVM is SIGKILLed at the end of the grace period; tini (direct " +
+		"child) and tini -g / dumb-init (whole group) exit as soon as bash dies, and the kernel kills the JVM with the namespace, " +
+		"before it deregisters; drainit without a drain lets the JVM finish, but the JVM stops accepting before callers have " +
+		"noticed; drainit with a drain takes the instance out first and forwards SIGTERM once callers have moved on.\n")
+	return b.String()
+}
+
+// headline is the README's one line on the rollout result.
+func headline(rows []*row) string {
+	var best, worst []string
+	for _, w := range rows {
+		text := fmt.Sprintf("%s %d", w.wrapper, median(w.failed))
+		if strings.HasPrefix(w.wrapper, "drainit, ") {
+			best = append(best, text)
+		} else {
+			worst = append(worst, text)
+		}
+	}
+	return fmt.Sprintf("\n**Rolling-update bench** (median failed requests of ~%d sent while one instance is replaced): %s; %s. "+
+		"[Numbers and method](docs/benchmarks.md).\n", median(rows[0].sent), strings.Join(worst, ", "), strings.Join(best, ", "))
+}
+
+func plotRollout(rows []*row) error {
+	var data strings.Builder
+	for i, w := range rows {
+		fmt.Fprintf(&data, "%d \"%s\" %d %d %d\n", i, w.wrapper, median(w.failed), slices.Min(w.failed), slices.Max(w.failed))
+	}
+	if err := os.WriteFile("docs/img/rollout.dat", []byte(data.String()), 0o644); err != nil {
+		return err
+	}
+	script := `set terminal svg size 900,420 font "sans,12"
+set output "docs/img/rollout.svg"
+set title "Failed requests while one instance is replaced (median, min-max)"
+set ylabel "failed requests"
+set style fill solid 0.6
+set boxwidth 0.6
+set yrange [0:*]
+set xtics rotate by -20
+set grid ytics
+plot "docs/img/rollout.dat" using 1:3:xtic(2) with boxes notitle lc rgb "#c0392b", \
+     "" using 1:3:4:5 with yerrorbars notitle lc rgb "black" pt 0, \
+     "" using 1:3:(sprintf("%d", $3)) with labels offset 0,1 notitle
+`
+	return gnuplot(script)
+}
+
+func gnuplot(script string) error {
+	cmd := exec.Command("gnuplot")
+	cmd.Stdin = strings.NewReader(script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("gnuplot: %v: %s", err, out)
+	}
+	return nil
+}

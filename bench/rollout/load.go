@@ -1,0 +1,150 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// callers refresh their instance list from the registry every second, as
+// Nacos and Ribbon clients do (scaled down), and send a steady rate of
+// requests round-robin over it: a new connection each, no retries.
+type callers struct {
+	registry string
+	client   *http.Client
+	cache    atomic.Value // []string of base URLs
+	next     atomic.Uint64
+	sent     atomic.Int64
+	done     chan struct{}
+	wg       sync.WaitGroup
+
+	mu       sync.Mutex
+	failures map[string]int64
+}
+
+func startLoad(registry string, rate int) *callers {
+	c := &callers{
+		registry: registry,
+		client:   &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
+		done:     make(chan struct{}),
+		failures: map[string]int64{},
+	}
+	c.refresh()
+	c.wg.Add(2)
+	go c.refreshLoop()
+	go c.sendLoop(rate)
+	return c
+}
+
+func (c *callers) refreshLoop() {
+	defer c.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-tick.C:
+			c.refresh()
+		}
+	}
+}
+
+// refresh keeps the enabled, healthy instances, as the clients' selectInstances does.
+func (c *callers) refresh() {
+	resp, err := http.Get(c.registry + "/nacos/v1/ns/instance/list?serviceName=demo")
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Hosts []struct {
+			IP      string
+			Port    int
+			Enabled bool
+			Healthy bool
+		}
+	}
+	if json.NewDecoder(resp.Body).Decode(&list) != nil {
+		return
+	}
+	var urls []string
+	for _, h := range list.Hosts {
+		if h.Enabled && h.Healthy {
+			urls = append(urls, "http://"+net.JoinHostPort(h.IP, itoa(h.Port))+"/")
+		}
+	}
+	c.cache.Store(urls)
+}
+
+func (c *callers) sendLoop(rate int) {
+	defer c.wg.Done()
+	tick := time.NewTicker(time.Second / time.Duration(rate))
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-tick.C:
+			urls, _ := c.cache.Load().([]string)
+			if len(urls) == 0 {
+				c.fail("no instance")
+				continue
+			}
+			url := urls[c.next.Add(1)%uint64(len(urls))]
+			c.sent.Add(1)
+			c.wg.Add(1)
+			go c.send(url)
+		}
+	}
+}
+
+func (c *callers) send(url string) {
+	defer c.wg.Done()
+	resp, err := c.client.Get(url)
+	if err == nil {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	if kind := classify(resp, err); kind != "" {
+		c.fail(kind)
+	}
+}
+
+func (c *callers) fail(kind string) {
+	c.mu.Lock()
+	c.failures[kind]++
+	c.mu.Unlock()
+}
+
+// stop ends the load, waits for requests in flight, and reports.
+func (c *callers) stop() (int64, map[string]int64) {
+	close(c.done)
+	c.wg.Wait()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sent.Load(), c.failures
+}
+
+func classify(resp *http.Response, err error) string {
+	var netErr net.Error
+	switch {
+	case err == nil && resp.StatusCode/100 == 2:
+		return ""
+	case err == nil:
+		return "non-2xx"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "reset"
+	}
+	return "other"
+}

@@ -1,0 +1,169 @@
+// Command rollout reproduces one step of a Kubernetes rolling update on one
+// machine and counts the requests it loses, per PID-1 wrapper.
+//
+// A fake Nacos (heartbeat expiry 3 s) holds the service; callers refresh
+// their cached instance list every second and send a steady load
+// round-robin, a new connection per request, no retries. An old and a new
+// instance of a JVM service, each started by a legacy start.sh as PID 1 of
+// its own PID namespace under the wrapper, serve it. The old one gets SIGTERM
+// from outside its namespace, as the kubelet sends it, and SIGKILL when the
+// grace period runs out; the load goes on until callers must have noticed.
+//
+// Run as root from the repository root: go run ./bench/rollout
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/drainit/drainit/bench/benchdata"
+	"github.com/drainit/drainit/internal/fakeregistry"
+)
+
+type wrapper struct {
+	Name string
+	argv []string // before start.sh; "drainit" is replaced by -drainit
+	env  []string // {PORT} and {NACOS} are filled in
+}
+
+var wrappers = []wrapper{
+	{Name: "bash (no init)"},
+	{Name: "tini", argv: []string{"tini", "--"}},
+	{Name: "tini -g", argv: []string{"tini", "-g", "--"}},
+	{Name: "dumb-init", argv: []string{"dumb-init"}},
+	{Name: "drainit, no drain", argv: []string{"drainit", "--"}},
+	{Name: "drainit, nacos + wait", argv: []string{"drainit", "--"}, env: []string{
+		"DRAINIT_PRESTOP=nacos; sleep 2s", "DRAINIT_NACOS_ADDR={NACOS}", "DRAINIT_NACOS_SERVICE=demo",
+		"DRAINIT_NACOS_IP=127.0.0.1", "DRAINIT_NACOS_PORT={PORT}"}},
+	{Name: "drainit, actuator + wait", argv: []string{"drainit", "--"}, env: []string{
+		"DRAINIT_PRESTOP=http POST http://127.0.0.1:{PORT}/actuator/deregister; sleep 2s"}},
+}
+
+type settings struct {
+	runs    int
+	rate    int
+	grace   time.Duration
+	drainit string
+	out     string
+	only    string
+	classes string
+	script  string
+}
+
+func main() {
+	var s settings
+	flag.IntVar(&s.runs, "runs", 3, "runs per wrapper")
+	flag.IntVar(&s.rate, "rate", 300, "requests per second")
+	flag.DurationVar(&s.grace, "grace", 15*time.Second, "terminationGracePeriodSeconds")
+	flag.StringVar(&s.drainit, "drainit", "bin/drainit", "the drainit binary")
+	flag.StringVar(&s.out, "out", "bench/results", "where to write rollout.json")
+	flag.StringVar(&s.only, "only", "", "run only wrappers whose name contains this")
+	flag.Parse()
+	if err := run(s); err != nil {
+		fmt.Fprintln(os.Stderr, "rollout:", err)
+		os.Exit(1)
+	}
+}
+
+func run(s settings) error {
+	dir, err := os.MkdirTemp("", "rollout-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	s.classes = dir
+	if out, err := exec.Command("javac", "-d", dir, "bench/rollout/service/Service.java").CombinedOutput(); err != nil {
+		return fmt.Errorf("javac: %v: %s", err, out)
+	}
+	if s.drainit, err = filepath.Abs(s.drainit); err != nil {
+		return err
+	}
+	s.script, _ = filepath.Abs("bench/rollout/service/start.sh")
+	var results []benchdata.RolloutResult
+	for _, w := range wrappers {
+		if !strings.Contains(w.Name, s.only) {
+			continue
+		}
+		for i := 1; i <= s.runs; i++ {
+			r, err := runOnce(s, w, dir)
+			if err != nil {
+				return fmt.Errorf("%s run %d: %w", w.Name, i, err)
+			}
+			r.Run = i
+			fmt.Printf("%-26s run %d: sent %5d failed %4d %v hook=%v stop=%v status=%s\n",
+				w.Name, i, r.Sent, r.Failed, r.Failures, r.HookDone, r.StopTook.Round(time.Millisecond), r.Status)
+			results = append(results, r)
+		}
+	}
+	return writeResults(s, results)
+}
+
+func writeResults(s settings, results []benchdata.RolloutResult) error {
+	return benchdata.Write(s.out, "rollout.json", benchdata.Rollout{Rate: s.rate, Grace: s.grace.String(), Runs: s.runs, Results: results})
+}
+
+// After the old instance is gone, callers notice within the heartbeat expiry
+// (3 s) plus one cache refresh (1 s); the load runs a second past that.
+const noticeWindow = 5 * time.Second
+
+func runOnce(s settings, w wrapper, dir string) (benchdata.RolloutResult, error) {
+	registry := fakeregistry.NewNacos()
+	registry.BeatExpiry = 3 * time.Second
+	srv := httptest.NewServer(registry)
+	defer srv.Close()
+
+	old, err := startInstance(s, w, srv.URL, dir+"/old-events")
+	if err != nil {
+		return benchdata.RolloutResult{}, err
+	}
+	defer old.kill()
+	if err := waitRegistered(registry, old.port); err != nil {
+		return benchdata.RolloutResult{}, err
+	}
+	callers := startLoad(srv.URL, s.rate)
+	fresh, err := startInstance(s, w, srv.URL, dir+"/new-events")
+	if err != nil {
+		callers.stop()
+		return benchdata.RolloutResult{}, err
+	}
+	defer fresh.kill()
+	if err := waitRegistered(registry, fresh.port); err != nil {
+		callers.stop()
+		return benchdata.RolloutResult{}, err
+	}
+	time.Sleep(2 * time.Second) // callers see both instances
+
+	took, status := old.stop(s.grace)
+	time.Sleep(noticeWindow)
+	sent, failures := callers.stop()
+	r := benchdata.RolloutResult{Wrapper: w.Name, Sent: sent, Failures: failures, StopTook: took, Status: status}
+	for _, n := range failures {
+		r.Failed += n
+	}
+	r.HookDone = hasEvent(dir+"/old-events", "hook-done")
+	os.Remove(dir + "/old-events")
+	os.Remove(dir + "/new-events")
+	return r, nil
+}
+
+func waitRegistered(registry *fakeregistry.Nacos, port int) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, ok := registry.Lookup("demo", "127.0.0.1", port); ok {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("the instance on port %d never registered", port)
+}
+
+func hasEvent(path, name string) bool {
+	data, _ := os.ReadFile(path)
+	return strings.Contains(string(data), " "+name+"\n")
+}

@@ -3,7 +3,6 @@ package hooks
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -60,10 +59,10 @@ func (s *consulStep) Budget(timeout time.Duration) time.Duration { return timeou
 
 func (s *consulStep) Run(ctx context.Context, env *runEnv) error {
 	u := s.base + "/v1/agent/service/maintenance/" + url.PathEscape(s.cfg.ServiceID) + "?enable=true&reason=" + url.QueryEscape("drainit: pod stopping")
-	headers := http.Header{}
+	var headers []header
 	if s.cfg.Token != "" {
-		headers.Set("X-Consul-Token", s.cfg.Token)
+		headers = append(headers, header{"X-Consul-Token", s.cfg.Token})
 	}
-	_, err := call(ctx, env.client, request{method: http.MethodPut, url: u, headers: headers})
+	_, err := call(ctx, request{method: "PUT", url: u, headers: headers})
 	return err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -56,7 +55,7 @@ func (s *eurekaStep) Run(ctx context.Context, env *runEnv) error {
 	var errs []error
 	path := "/apps/" + url.PathEscape(s.cfg.App) + "/" + url.PathEscape(s.cfg.InstanceID) + "/status?value=OUT_OF_SERVICE"
 	for _, base := range s.urls {
-		_, err := call(ctx, env.client, request{method: http.MethodPut, url: base + path})
+		_, err := call(ctx, request{method: "PUT", url: base + path})
 		if err == nil {
 			return nil
 		}

@@ -67,7 +67,7 @@ func TestHTTPStep(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", tt.spec, err)
 		}
-		err = plan.Steps[0].Run(context.Background(), &runEnv{client: http.DefaultClient})
+		err = plan.Steps[0].Run(context.Background(), &runEnv{})
 		if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
 			t.Errorf("%q: err = %v, want %q", tt.spec, err, tt.wantErr)
 		}

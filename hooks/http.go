@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -16,14 +14,14 @@ import (
 type httpStep struct {
 	method  string
 	url     string
-	headers http.Header
+	headers []header
 	body    string
 }
 
 var methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 func parseHTTP(args []string) (Step, error) {
-	s := &httpStep{headers: http.Header{}}
+	s := &httpStep{}
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
 		switch {
@@ -36,7 +34,7 @@ func parseHTTP(args []string) (Step, error) {
 			if !ok || strings.TrimSpace(name) == "" {
 				return nil, fmt.Errorf("header %q: want 'Name: value'", args[i])
 			}
-			s.headers.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+			s.headers = append(s.headers, header{strings.TrimSpace(name), strings.TrimSpace(value)})
 		case s.method == "" && s.url == "" && isMethod(arg):
 			s.method = arg
 		case s.url == "":
@@ -87,14 +85,14 @@ func (s *httpStep) Run(ctx context.Context, env *runEnv) error {
 			contentType = "application/json"
 		}
 	}
-	_, err := call(ctx, env.client, request{method: s.method, url: s.url, headers: s.headers, body: s.body, contentType: contentType})
+	_, err := call(ctx, request{method: s.method, url: s.url, headers: s.headers, body: s.body, contentType: contentType})
 	return err
 }
 
 type request struct {
 	method      string
 	url         string
-	headers     http.Header
+	headers     []header
 	body        string
 	contentType string
 }
@@ -110,32 +108,13 @@ func (e *statusError) Error() string {
 }
 
 // call makes one request and returns the body of a 2xx answer.
-func call(ctx context.Context, client *http.Client, r request) ([]byte, error) {
-	var body io.Reader
-	if r.body != "" {
-		body = strings.NewReader(r.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
+func call(ctx context.Context, r request) ([]byte, error) {
+	status, body, err := roundTrip(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	for name, values := range r.headers {
-		req.Header[name] = values
+	if status < 200 || status > 299 {
+		return body, &statusError{code: status, body: strings.TrimSpace(string(body[:min(len(body), 200)]))}
 	}
-	if r.contentType != "" {
-		req.Header.Set("Content-Type", r.contentType)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return data, &statusError{code: resp.StatusCode, body: strings.TrimSpace(string(data[:min(len(data), 200)]))}
-	}
-	return data, nil
+	return body, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"strconv"
@@ -114,10 +113,10 @@ func (s *nacosStep) setEnabled(ctx context.Context, env *runEnv, addr string, en
 	}
 	params := s.instanceParams(token)
 	params.Set("enabled", strconv.FormatBool(enabled))
-	_, err = call(ctx, env.client, request{method: http.MethodPatch, url: addr + "/nacos/v1/ns/instance?" + params.Encode()})
+	_, err = call(ctx, request{method: "PATCH", url: addr + "/nacos/v1/ns/instance?" + params.Encode()})
 	var status *statusError
-	if errors.As(err, &status) && status.code == http.StatusGone {
-		_, err = call(ctx, env.client, request{method: http.MethodPut, url: addr + "/nacos/v3/admin/ns/instance/partial",
+	if errors.As(err, &status) && status.code == 410 {
+		_, err = call(ctx, request{method: "PUT", url: addr + "/nacos/v3/admin/ns/instance/partial",
 			body: params.Encode(), contentType: "application/x-www-form-urlencoded"})
 	}
 	return token, err
@@ -143,7 +142,7 @@ func (s *nacosStep) login(ctx context.Context, env *runEnv, addr string) (string
 		return "", nil
 	}
 	form := url.Values{"username": {s.cfg.Username}, "password": {s.cfg.Password}}
-	data, err := call(ctx, env.client, request{method: http.MethodPost, url: addr + "/nacos/v1/auth/login",
+	data, err := call(ctx, request{method: "POST", url: addr + "/nacos/v1/auth/login",
 		body: form.Encode(), contentType: "application/x-www-form-urlencoded"})
 	if err != nil {
 		return "", fmt.Errorf("login: %w", err)
@@ -174,7 +173,7 @@ func (s *nacosStep) lookup(ctx context.Context, env *runEnv, addr, token string)
 	if token != "" {
 		v.Set("accessToken", token)
 	}
-	data, err := call(ctx, env.client, request{method: http.MethodGet, url: addr + "/nacos/v1/ns/instance/list?" + v.Encode()})
+	data, err := call(ctx, request{method: "GET", url: addr + "/nacos/v1/ns/instance/list?" + v.Encode()})
 	if err != nil {
 		return host, false, err
 	}

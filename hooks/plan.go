@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -34,9 +33,8 @@ type starter interface {
 }
 
 type runEnv struct {
-	spawn  Spawn
-	client *http.Client
-	log    *slog.Logger
+	spawn Spawn
+	log   *slog.Logger
 }
 
 // Plan is the ordered drain.
@@ -44,7 +42,6 @@ type Plan struct {
 	Steps       []Step
 	StepTimeout time.Duration
 	Log         *slog.Logger
-	client      *http.Client
 }
 
 // Parse reads a DRAINIT_PRESTOP value; registry steps read their settings
@@ -54,7 +51,7 @@ func Parse(spec string, environ map[string]string, stepTimeout time.Duration, lo
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{StepTimeout: stepTimeout, Log: log, client: &http.Client{}}
+	plan := &Plan{StepTimeout: stepTimeout, Log: log}
 	for i, text := range texts {
 		step, err := parseStep(text, environ)
 		if err != nil {
@@ -108,7 +105,7 @@ func (p *Plan) Budget() time.Duration {
 // and the drain goes on; when ctx ends (the app's share of the grace period
 // is reached, a second signal, the child exited) the rest is skipped.
 func (p *Plan) Drain(ctx context.Context, spawn Spawn) {
-	env := &runEnv{spawn: spawn, client: p.client, log: p.Log}
+	env := &runEnv{spawn: spawn, log: p.Log}
 	start := time.Now()
 	for i, step := range p.Steps {
 		if ctx.Err() != nil {
@@ -137,7 +134,7 @@ func (p *Plan) runStep(ctx context.Context, env *runEnv, step Step, start time.T
 
 // Start runs the steps' start-up work (never delaying the child) until ctx ends.
 func (p *Plan) Start(ctx context.Context) {
-	env := &runEnv{client: p.client, log: p.Log}
+	env := &runEnv{log: p.Log}
 	for _, s := range p.Steps {
 		if st, ok := s.(starter); ok {
 			go st.Start(ctx, env)

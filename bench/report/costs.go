@@ -111,13 +111,15 @@ func behindSection(c benchdata.Costs) string {
 	b.WriteString("\n## Where drainit is behind, and what would close it\n\n")
 	fmt.Fprintf(&b, "- **Start-up:** %.2f ms of overhead against tini's %.2f ms (%+.2f ms). The Go floor alone costs %.2f ms, so "+
 		"%.2f ms is the Go runtime starting (threads, heap, signal handlers) and %.2f ms is drainit's own code and packages "+
-		"(log/slog, reflection for the environment, and net/http for the drain steps, whose package initialisation runs at "+
-		"every start). Closing the runtime's part would take a rewrite in C or Rust; the rest shrinks by dropping net/http "+
-		"for a small HTTP/1.1 client. Once per container start, this is well below a JVM's start-up.\n",
+		"(crypto/tls for https drain endpoints, log/slog, reflection for the environment), whose initialisation runs at every "+
+		"start. drainit already left net/http for a small HTTP/1.1 client for this reason; dropping https support would take "+
+		"crypto/tls off too. The runtime's part would take a rewrite in C or Rust. Once per container start, either is well "+
+		"below a JVM's start-up.\n",
 		d.OverheadMs, t.OverheadMs, d.OverheadMs-t.OverheadMs, g.OverheadMs, g.OverheadMs, d.OverheadMs-g.OverheadMs)
 	dm, tm, gm := mem("drainit"), mem("tini"), mem("Go floor (reference)")
 	fmt.Fprintf(&b, "- **Memory and size:** %d KiB resident against tini's %d KiB (PSS %d against %d KiB), a %s binary against %s. "+
-		"The Go floor is %d KiB resident and %s on disk; the rest is the drain's HTTP client and TLS, the registries and slog.\n",
+		"The Go floor is %d KiB resident and %s on disk; most of the rest is crypto/tls (https drain endpoints), then slog, "+
+		"the environment parser and the registry steps.\n",
 		dm.RSSKiB, tm.RSSKiB, dm.PSSKiB, tm.PSSKiB, size(dm.BinaryBytes), size(tm.BinaryBytes), gm.RSSKiB, size(gm.BinaryBytes))
 	dl, tl := lat("drainit"), lat("tini")
 	fmt.Fprintf(&b, "- **Signal latency:** p50 %.0f µs against tini's %.0f µs (%+.0f µs). A signal reaches drainit through the Go "+

@@ -118,8 +118,8 @@ func behindSection(c benchdata.Costs) string {
 		d.OverheadMs, t.OverheadMs, d.OverheadMs-t.OverheadMs, g.OverheadMs, g.OverheadMs, d.OverheadMs-g.OverheadMs)
 	dm, tm, gm := mem("drainit"), mem("tini"), mem("Go floor (reference)")
 	fmt.Fprintf(&b, "- **Memory and size:** %d KiB resident against tini's %d KiB (PSS %d against %d KiB), a %s binary against %s. "+
-		"The Go floor is %d KiB resident and %s on disk; most of the rest is crypto/tls (https drain endpoints), then slog, "+
-		"the environment parser and the registry steps.\n",
+		"The Go floor is %d KiB resident and %s on disk; the rest is drainit's own packages (crypto/tls for https drain "+
+		"endpoints, slog, the environment parser, the registry steps).\n",
 		dm.RSSKiB, tm.RSSKiB, dm.PSSKiB, tm.PSSKiB, size(dm.BinaryBytes), size(tm.BinaryBytes), gm.RSSKiB, size(gm.BinaryBytes))
 	dl, tl := lat("drainit"), lat("tini")
 	fmt.Fprintf(&b, "- **Signal latency:** p50 %.0f µs against tini's %.0f µs (%+.0f µs). A signal reaches drainit through the Go "+

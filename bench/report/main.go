@@ -44,7 +44,7 @@ func run() error {
 	if err := os.WriteFile("docs/benchmarks.md", []byte(page), 0o644); err != nil {
 		return err
 	}
-	return updateReadme(headline(rows))
+	return updateReadme(headline(rollout, rows))
 }
 
 func readJSON(path string, v any) error {

@@ -81,7 +81,7 @@ func rolloutSection(r benchdata.Rollout, rows []*row) string {
 }
 
 // headline is the README's one line on the rollout result.
-func headline(rows []*row) string {
+func headline(r benchdata.Rollout, rows []*row) string {
 	var best, worst []string
 	for _, w := range rows {
 		text := fmt.Sprintf("%s %d", w.wrapper, median(w.failed))
@@ -91,8 +91,9 @@ func headline(rows []*row) string {
 			worst = append(worst, text)
 		}
 	}
-	return fmt.Sprintf("\n**Rolling-update bench** (median failed requests of ~%d sent while one instance is replaced): %s; %s. "+
-		"[Numbers and method](docs/benchmarks.md).\n", median(rows[0].sent), strings.Join(worst, ", "), strings.Join(best, ", "))
+	return fmt.Sprintf("\n**Rolling-update bench** (median requests failed at %d requests/s while one JVM instance behind a legacy "+
+		"start.sh is replaced, %d runs each): %s; %s. [Numbers and method](docs/benchmarks.md).\n",
+		r.Rate, r.Runs, strings.Join(worst, ", "), strings.Join(best, ", "))
 }
 
 func plotRollout(rows []*row) error {

@@ -10,7 +10,7 @@ test: build
 	go vet ./...
 	go test -count=1 -timeout 10m ./...
 
-# Installs tini, dumb-init, catatonit, hyperfine and gnuplot; needs root; about 10 minutes.
+# Installs tini, dumb-init, catatonit, hyperfine and gnuplot; needs root; about 25 minutes on 2 cores.
 bench: build
 	scripts/install-deps.sh --bench
 	go run ./bench/costs

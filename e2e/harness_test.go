@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drainit/drainit/internal/pidns"
 	"golang.org/x/sys/unix"
 )
 
@@ -129,15 +130,10 @@ func (r *run) wait() {
 
 // nsInit finds drainit's pid: the child that unshare forked.
 func (r *run) nsInit() int {
-	unsharePid := r.cmd.Process.Pid
-	var pid int
-	waitFor(r.t, 10*time.Second, "unshare to fork drainit", func() bool {
-		kids := childrenOf(unsharePid)
-		if len(kids) > 0 {
-			pid = kids[0]
-		}
-		return pid != 0 || r.exited()
-	})
+	pid, err := pidns.Init(r.cmd.Process.Pid, 10*time.Second)
+	if err != nil && !r.exited() {
+		r.t.Fatal(err)
+	}
 	return pid
 }
 
@@ -205,21 +201,7 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	}
 }
 
-// childrenOf lists pid's children. /proc keeps them per thread, and a Go
-// program forks from whichever thread it runs on, so every thread is read.
-func childrenOf(pid int) []int {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-	var out []int
-	for _, task := range tasks {
-		data, _ := os.ReadFile(task)
-		for _, f := range strings.Fields(string(data)) {
-			if n, err := strconv.Atoi(f); err == nil {
-				out = append(out, n)
-			}
-		}
-	}
-	return out
-}
+func childrenOf(pid int) []int { return pidns.Children(pid) }
 
 func descendants(pid int) []int {
 	var out []int

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/bench/benchdata"
+	"github.com/drainit/drainit/internal/pidns"
 )
 
 func measureStartup(inits []initCmd, dir string, runs int) ([]benchdata.StartupResult, error) {
@@ -176,20 +177,9 @@ func startAsPID1(in initCmd, child ...string) (*pid1, error) {
 		return nil, err
 	}
 	p := &pid1{cmd: cmd, stdout: bufio.NewReader(stdout)}
-	deadline := time.Now().Add(10 * time.Second)
-	for p.pid1 == 0 && time.Now().Before(deadline) {
-		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", cmd.Process.Pid))
-		for _, t := range tasks {
-			data, _ := os.ReadFile(t)
-			if f := strings.Fields(string(data)); len(f) > 0 {
-				p.pid1, _ = strconv.Atoi(f[0])
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	if p.pid1 == 0 {
+	if p.pid1, err = pidns.Init(cmd.Process.Pid, 10*time.Second); err != nil {
 		p.kill()
-		return nil, fmt.Errorf("%s: no PID 1", in.Name)
+		return nil, fmt.Errorf("%s: %w", in.Name, err)
 	}
 	return p, nil
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/drainit/drainit/internal/pidns"
 )
 
 // instance is one JVM service as PID 1 of its own PID namespace.
@@ -53,7 +55,7 @@ func startInstance(s settings, w wrapper, nacos, events string) (*instance, erro
 	}
 	in := &instance{cmd: cmd, port: port, exited: make(chan struct{})}
 	go func() { cmd.Wait(); close(in.exited) }()
-	if in.pid1, err = childOf(cmd.Process.Pid); err != nil {
+	if in.pid1, err = pidns.Init(cmd.Process.Pid, 10*time.Second); err != nil {
 		in.kill()
 		return nil, err
 	}
@@ -80,22 +82,6 @@ func (in *instance) kill() {
 	syscall.Kill(in.pid1, syscall.SIGKILL)
 	in.cmd.Process.Kill()
 	<-in.exited
-}
-
-// childOf finds the process unshare forked: PID 1 of the new namespace.
-func childOf(pid int) (int, error) {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
-		for _, t := range tasks {
-			data, _ := os.ReadFile(t)
-			if f := strings.Fields(string(data)); len(f) > 0 {
-				return strconv.Atoi(f[0])
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return 0, fmt.Errorf("unshare %d forked nothing", pid)
 }
 
 func freePort() (int, error) {

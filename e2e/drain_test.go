@@ -342,8 +342,9 @@ func TestDrainSecondSignalForwardsAtOnce(t *testing.T) {
 // The child exiting mid-drain ends the drain; drainit exits with its status.
 func TestDrainChildExitsMidDrain(t *testing.T) {
 	dir := t.TempDir()
-	sh := script(t, "until [ -e "+dir+"/go ]; do sleep 0.05; done\nexit 5")
+	sh := script(t, "touch "+dir+"/ready\nuntil [ -e "+dir+"/go ]; do sleep 0.05; done\nexit 5")
 	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=sleep 60s", "DRAINIT_GRACE_PERIOD=120s"}}, sh)
+	waitFor(t, limit, "the child to start", func() bool { return exists(dir + "/ready") })
 	r.signal(unix.SIGTERM)
 	waitForLog(t, r, "drain started")
 	os.WriteFile(dir+"/go", nil, 0o644)

@@ -83,7 +83,7 @@ func loadEnv(environ map[string]string) (*settings, error) {
 	}{
 		{"DRAINIT_REWRITE", strings.Join(e.Rewrite, ","), s.addRewrites},
 		{"DRAINIT_EXPECT_STATUS", strings.Join(e.ExpectStatus, ","), s.addExpects},
-		{"DRAINIT_STOP_TIMEOUT", environ["DRAINIT_STOP_TIMEOUT"], func(string) error { return s.setStopTimeout(e.StopTimeout) }},
+		{"DRAINIT_STOP_TIMEOUT", environ["DRAINIT_STOP_TIMEOUT"], func(string) error { return setNonNegative(&s.stopTimeout, e.StopTimeout) }},
 		{"DRAINIT_PDEATH_SIGNAL", e.PdeathSignal, s.setPdeath},
 		{"DRAINIT_VERBOSITY", strconv.Itoa(e.Verbosity), func(string) error { return s.setVerbosity(e.Verbosity) }},
 		{"DRAINIT_LOG_FORMAT", e.LogFormat, s.setLogFormat},
@@ -120,11 +120,11 @@ func (s *settings) addExpects(list string) error {
 	return nil
 }
 
-func (s *settings) setStopTimeout(d time.Duration) error {
+func setNonNegative(dst *time.Duration, d time.Duration) error {
 	if d < 0 {
 		return errors.New("must not be negative")
 	}
-	s.stopTimeout = d
+	*dst = d
 	return nil
 }
 
@@ -170,14 +170,6 @@ func (s *settings) exitCode(code int) int {
 		return 0
 	}
 	return code
-}
-
-func (s *settings) parseStopTimeout(value string) error {
-	d, err := time.ParseDuration(value)
-	if err != nil {
-		return errors.New("not a duration (like 10s or 1m30s)")
-	}
-	return s.setStopTimeout(d)
 }
 
 // do records an action (help, version, license) that replaces the run.

@@ -54,7 +54,7 @@ func drainitOptions(s *settings) []option {
 		{short: 'c', long: "single-child", set: func(string) error { s.singleChild = true; return nil }},
 		{short: 'r', long: "rewrite", arg: true, set: s.addRewrites},
 		{short: 'e', long: "expect-status", arg: true, set: s.addExpects},
-		{short: 't', long: "stop-timeout", arg: true, set: s.parseStopTimeout},
+		{short: 't', long: "stop-timeout", arg: true, set: durationFlag(&s.stopTimeout, setNonNegative)},
 		{short: 'p', long: "pdeath-signal", arg: true, set: s.setPdeath},
 		{short: 'v', long: "verbose", set: func(string) error { s.verbosity++; return nil }},
 		{short: 'w', long: "warn-reap", set: func(string) error { s.warnOnReap = true; return nil }},

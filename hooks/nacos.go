@@ -246,14 +246,3 @@ func (s *nacosStep) reenableAt(ctx context.Context, env *runEnv, addr string) bo
 		"service", s.cfg.Service, "ip", s.cfg.IP, "port", s.cfg.Port)
 	return true
 }
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}

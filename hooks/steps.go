@@ -28,13 +28,21 @@ func (s sleepStep) String() string                     { return "sleep " + s.d.S
 func (s sleepStep) Budget(time.Duration) time.Duration { return s.d }
 
 func (s sleepStep) Run(ctx context.Context, _ *runEnv) error {
-	timer := time.NewTimer(s.d)
+	if !sleepCtx(ctx, s.d) {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// sleepCtx waits d; it reports false if ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
-		return nil
+		return true
 	case <-ctx.Done():
-		return ctx.Err()
+		return false
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"syscall"
 	"time"
 
@@ -120,8 +119,8 @@ func (s *supervisor) event(msg string, attrs ...any) {
 // spawn runs a drain command in its own process group (a signal forwarded to
 // the app's group must not reach it), with drainit's stdout and stderr.
 func (s *supervisor) spawn(argv []string) (int, <-chan int, error) {
-	path, err := exec.LookPath(argv[0])
-	if err != nil && !errors.Is(err, exec.ErrDot) {
+	path, err := lookPath(argv[0])
+	if err != nil {
 		return 0, nil, err
 	}
 	devnull, err := os.Open(os.DevNull)

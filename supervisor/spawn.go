@@ -28,8 +28,8 @@ func (e *StartError) NotFound() bool {
 // working directory, untouched.
 func (s *supervisor) start() error {
 	name := s.cfg.Argv[0]
-	path, err := exec.LookPath(name)
-	if err != nil && !errors.Is(err, exec.ErrDot) {
+	path, err := lookPath(name)
+	if err != nil {
 		return &StartError{Command: name, Err: err}
 	}
 	attr := &syscall.ProcAttr{
@@ -44,6 +44,16 @@ func (s *supervisor) start() error {
 	s.child, s.childDone = pid, done
 	s.log.Info("child started", "pid", pid, "command", name)
 	return nil
+}
+
+// lookPath finds name on PATH as a shell would; a match in the current
+// directory is accepted, as execvp does.
+func lookPath(name string) (string, error) {
+	path, err := exec.LookPath(name)
+	if errors.Is(err, exec.ErrDot) {
+		err = nil
+	}
+	return path, err
 }
 
 // childAttr puts the child in its own session or process group and, when

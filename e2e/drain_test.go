@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/internal/fakeregistry"
+	"github.com/drainit/drainit/internal/loopback"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,12 +30,11 @@ func serve(t *testing.T, handler http.Handler) string {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := loopback.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 var (

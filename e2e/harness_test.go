@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/internal/pidns"
+	"github.com/drainit/drainit/internal/proc"
 	"golang.org/x/sys/unix"
 )
 
@@ -63,15 +64,11 @@ func buildAndRun(m *testing.M, dir string) int {
 
 // run is one drainit process under test.
 type run struct {
-	t       *testing.T
-	cmd     *exec.Cmd
-	pid     int // drainit's pid as seen from the test
-	stdout  syncBuffer
-	stderr  syncBuffer
-	done    chan struct{}
-	code    int
-	inNS    bool
-	waitErr error
+	t      *testing.T
+	p      *pidns.Proc
+	pid    int // drainit's pid as seen from the test
+	stdout syncBuffer
+	stderr syncBuffer
 }
 
 type opts struct {
@@ -95,56 +92,37 @@ func start(t *testing.T, o opts, args ...string) *run {
 	if o.name == "" {
 		o.name = "drainit"
 	}
-	bin := filepath.Join(binDir, o.name)
-	r := &run{t: t, done: make(chan struct{}), inNS: !o.plain}
+	argv := append([]string{filepath.Join(binDir, o.name)}, args...)
+	var cmd *exec.Cmd
 	if o.plain {
-		r.cmd = exec.Command(bin, args...)
+		cmd = exec.Command(argv[0], argv[1:]...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	} else {
 		needRoot(t)
-		r.cmd = exec.Command("unshare", append([]string{"--pid", "--fork", "--mount-proc", "--kill-child", bin}, args...)...)
+		cmd = pidns.Command(argv...)
 	}
-	r.cmd.Env = append(os.Environ(), o.env...)
-	r.cmd.Stdout, r.cmd.Stderr = &r.stdout, &r.stderr
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	r.cmd.WaitDelay = 5 * time.Second // a leaked grandchild must not hold Wait on the pipes
+	r := &run{t: t}
+	cmd.Env = append(os.Environ(), o.env...)
+	cmd.Stdout, cmd.Stderr = &r.stdout, &r.stderr
+	cmd.WaitDelay = 5 * time.Second // a leaked grandchild must not hold Wait on the pipes
 	if o.setup != nil {
-		o.setup(r.cmd)
+		o.setup(cmd)
 	}
-	if err := r.cmd.Start(); err != nil {
+	var err error
+	if o.plain {
+		r.p, err = pidns.StartHere(cmd)
+	} else {
+		r.p, err = pidns.Start(cmd, 10*time.Second)
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	go r.wait()
+	r.pid = r.p.PID1
 	t.Cleanup(r.kill)
-	r.pid = r.cmd.Process.Pid
-	if r.inNS {
-		r.pid = r.nsInit()
-	}
 	return r
 }
 
-func (r *run) wait() {
-	r.waitErr = r.cmd.Wait()
-	r.code = r.cmd.ProcessState.ExitCode()
-	close(r.done)
-}
-
-// nsInit finds drainit's pid: the child that unshare forked.
-func (r *run) nsInit() int {
-	pid, err := pidns.Init(r.cmd.Process.Pid, 10*time.Second)
-	if err != nil && !r.exited() {
-		r.t.Fatal(err)
-	}
-	return pid
-}
-
-func (r *run) exited() bool {
-	select {
-	case <-r.done:
-		return true
-	default:
-		return false
-	}
-}
+func (r *run) exited() bool { return r.p.Done() }
 
 // kill ends drainit and everything it started. In a namespace, SIGKILL to
 // its init takes the whole namespace; outside, the tree is killed by pid.
@@ -152,19 +130,17 @@ func (r *run) kill() {
 	if r.exited() {
 		return
 	}
-	for _, pid := range descendants(r.pid) {
-		unix.Kill(pid, unix.SIGKILL)
+	if r.pid > 0 {
+		for _, pid := range descendants(r.pid) {
+			unix.Kill(pid, unix.SIGKILL)
+		}
 	}
-	if r.pid != 0 {
-		unix.Kill(r.pid, unix.SIGKILL)
-	}
-	r.cmd.Process.Kill()
-	<-r.done
+	r.p.Kill()
 }
 
 func (r *run) signal(sig syscall.Signal) {
 	r.t.Helper()
-	if err := unix.Kill(r.pid, sig); err != nil {
+	if err := r.p.Signal(sig); err != nil {
 		r.t.Fatalf("kill %d %v: %v", r.pid, sig, err)
 	}
 }
@@ -173,8 +149,8 @@ func (r *run) signal(sig syscall.Signal) {
 func (r *run) exitCode(limit time.Duration) int {
 	r.t.Helper()
 	select {
-	case <-r.done:
-		return r.code
+	case <-r.p.Exited:
+		return r.p.ExitCode()
 	case <-time.After(limit):
 		r.t.Fatalf("drainit still running after %v\nstderr:\n%s", limit, r.stderr.String())
 		return -1
@@ -201,7 +177,7 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	}
 }
 
-func childrenOf(pid int) []int { return pidns.Children(pid) }
+func childrenOf(pid int) []int { return proc.Children(pid) }
 
 func descendants(pid int) []int {
 	var out []int
@@ -214,13 +190,10 @@ func descendants(pid int) []int {
 
 // procState returns the state letter of pid (R, S, T, Z...), or "" if gone.
 func procState(pid int) string {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return ""
+	if st := proc.State(pid); st != 0 {
+		return string(st)
 	}
-	s := string(data)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	return fields[0]
+	return ""
 }
 
 func exists(path string) bool {
@@ -279,8 +252,6 @@ func (l sigLog) waitFor(sig syscall.Signal) {
 	l.t.Helper()
 	waitFor(l.t, 10*time.Second, fmt.Sprintf("the child to get signal %d", sig), func() bool { return l.has(sig) })
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // syncBuffer lets a test read drainit's output while it is still running.
 type syncBuffer struct {

@@ -1,10 +1,10 @@
 package supervisor
 
 import (
-	"bytes"
 	"os"
-	"strconv"
 	"syscall"
+
+	"github.com/drainit/drainit/internal/proc"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,14 +27,9 @@ func signalTree(sig syscall.Signal) int {
 // descendants lists the processes below root, read from /proc.
 func descendants(root int) []int {
 	children := map[int][]int{}
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if ppid, ok := parentOf(pid); ok {
-			children[ppid] = append(children[ppid], pid)
+	for _, pid := range proc.Pids() {
+		if st, ok := proc.ReadStat(pid); ok {
+			children[st.PPID] = append(children[st.PPID], pid)
 		}
 	}
 	var out []int
@@ -48,23 +43,4 @@ func descendants(root int) []int {
 		}
 	}
 	return out
-}
-
-// parentOf reads the ppid from /proc/PID/stat. The command name can hold
-// spaces and parentheses, so fields are counted from the last ')'.
-func parentOf(pid int) (int, bool) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	end := bytes.LastIndexByte(data, ')')
-	if end < 0 {
-		return 0, false
-	}
-	fields := bytes.Fields(data[end+1:])
-	if len(fields) < 2 {
-		return 0, false
-	}
-	ppid, err := strconv.Atoi(string(fields[1]))
-	return ppid, err == nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/drainit/drainit/bench/benchdata"
 	"github.com/drainit/drainit/internal/pidns"
+	"github.com/drainit/drainit/internal/proc"
 )
 
 func measureStartup(inits []initCmd, dir string, runs int) ([]benchdata.StartupResult, error) {
@@ -90,7 +91,7 @@ func latencyOf(in initCmd, testprog string, samples int) (benchdata.LatencyResul
 	var us []float64
 	for i := 0; i < samples; i++ {
 		start := time.Now()
-		syscall.Kill(p.pid1, syscall.SIGUSR1)
+		syscall.Kill(p.PID1, syscall.SIGUSR1)
 		if _, err := io.ReadFull(p.stdout, buf); err != nil {
 			return benchdata.LatencyResult{}, err
 		}
@@ -114,8 +115,8 @@ func measureMemory(inits []initCmd) ([]benchdata.MemoryResult, error) {
 			p.kill()
 			return nil, err
 		}
-		out = append(out, benchdata.MemoryResult{Name: in.Name, RSSKiB: procField(p.pid1, "status", "VmRSS:"),
-			PSSKiB: procField(p.pid1, "smaps_rollup", "Pss:"), BinaryBytes: info.Size(), Binary: path})
+		out = append(out, benchdata.MemoryResult{Name: in.Name, RSSKiB: procField(p.PID1, "status", "VmRSS:"),
+			PSSKiB: procField(p.PID1, "smaps_rollup", "Pss:"), BinaryBytes: info.Size(), Binary: path})
 		p.kill()
 	}
 	return out, nil
@@ -150,9 +151,9 @@ func measureIdle(inits []initCmd, window time.Duration) ([]benchdata.IdleResult,
 			return nil, err
 		}
 		time.Sleep(time.Second)
-		cpu0, sw0 := cpuTicks(p.pid1), switches(p.pid1)
+		cpu0, sw0 := cpuTicks(p.PID1), switches(p.PID1)
 		time.Sleep(window)
-		cpu1, sw1 := cpuTicks(p.pid1), switches(p.pid1)
+		cpu1, sw1 := cpuTicks(p.PID1), switches(p.PID1)
 		p.kill()
 		out = append(out, benchdata.IdleResult{Name: in.Name, Seconds: window.Seconds(), CPUMs: float64(cpu1-cpu0) * 10, ContextSwitches: sw1 - sw0})
 	}
@@ -161,36 +162,24 @@ func measureIdle(inits []initCmd, window time.Duration) ([]benchdata.IdleResult,
 
 // pid1 is an init running as PID 1 of a new PID namespace.
 type pid1 struct {
-	cmd    *exec.Cmd
-	pid1   int
+	*pidns.Proc
 	stdout io.Reader
 }
 
 func startAsPID1(in initCmd, child ...string) (*pid1, error) {
-	args := append([]string{"--pid", "--fork", "--mount-proc", "--kill-child"}, in.argv...)
-	cmd := exec.Command("unshare", append(args, child...)...)
+	cmd := pidns.Command(append(slices.Clone(in.argv), child...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &pid1{cmd: cmd, stdout: bufio.NewReader(stdout)}
-	if p.pid1, err = pidns.Init(cmd.Process.Pid, 10*time.Second); err != nil {
-		p.kill()
+	p, err := pidns.Start(cmd, 10*time.Second)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", in.Name, err)
 	}
-	return p, nil
+	return &pid1{Proc: p, stdout: bufio.NewReader(stdout)}, nil
 }
 
-func (p *pid1) kill() {
-	if p.pid1 != 0 {
-		syscall.Kill(p.pid1, syscall.SIGKILL)
-	}
-	p.cmd.Process.Kill()
-	p.cmd.Wait()
-}
+func (p *pid1) kill() { p.Kill() }
 
 // procField reads a "Name: value kB" line of /proc/PID/FILE.
 func procField(pid int, file, field string) int {
@@ -206,12 +195,8 @@ func procField(pid int, file, field string) int {
 
 // cpuTicks is utime+stime of the whole process, in clock ticks (1/100 s).
 func cpuTicks(pid int) int {
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	s := string(data)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	utime, _ := strconv.Atoi(f[11])
-	stime, _ := strconv.Atoi(f[12])
-	return utime + stime
+	st, _ := proc.ReadStat(pid)
+	return st.CPU
 }
 
 // switches sums voluntary and involuntary context switches over all threads.

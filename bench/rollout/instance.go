@@ -2,40 +2,36 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/drainit/drainit/internal/loopback"
 	"github.com/drainit/drainit/internal/pidns"
 )
 
 // instance is one JVM service as PID 1 of its own PID namespace.
 type instance struct {
-	cmd    *exec.Cmd
-	port   int
-	pid1   int // the wrapper (or bash), as seen from here
-	exited chan struct{}
+	*pidns.Proc // PID1 is the wrapper (or bash), as seen from here
+	port        int
 }
 
 func startInstance(s settings, w wrapper, nacos, events string) (*instance, error) {
-	port, err := freePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"--pid", "--fork", "--mount-proc", "--kill-child"}
+	var argv []string
 	for _, a := range w.argv {
 		if a == "drainit" {
 			a = s.drainit
 		}
-		args = append(args, a)
+		argv = append(argv, a)
 	}
-	args = append(args, s.script)
-	cmd := exec.Command("unshare", args...)
+	cmd := pidns.Command(append(argv, s.script)...)
 	fill := strings.NewReplacer("{PORT}", strconv.Itoa(port), "{NACOS}", nacos)
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "NACOS_ADDR="+nacos, "SERVICE=demo",
 		"EVENTS_FILE="+events, "CLASSES="+s.classes,
@@ -49,17 +45,11 @@ func startInstance(s settings, w wrapper, nacos, events string) (*instance, erro
 	}
 	defer log.Close()
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	p, err := pidns.Start(cmd, 10*time.Second)
+	if err != nil {
 		return nil, err
 	}
-	in := &instance{cmd: cmd, port: port, exited: make(chan struct{})}
-	go func() { cmd.Wait(); close(in.exited) }()
-	if in.pid1, err = pidns.Init(cmd.Process.Pid, 10*time.Second); err != nil {
-		in.kill()
-		return nil, err
-	}
-	return in, nil
+	return &instance{Proc: p, port: port}, nil
 }
 
 // stop sends SIGTERM to PID 1 as the kubelet does, and SIGKILL when the
@@ -67,30 +57,14 @@ func startInstance(s settings, w wrapper, nacos, events string) (*instance, erro
 // how it ended.
 func (in *instance) stop(grace time.Duration) (time.Duration, string) {
 	start := time.Now()
-	syscall.Kill(in.pid1, syscall.SIGTERM)
+	in.Signal(syscall.SIGTERM)
 	select {
-	case <-in.exited:
-		return time.Since(start), fmt.Sprintf("exit %d", in.cmd.ProcessState.ExitCode())
+	case <-in.Exited:
+		return time.Since(start), fmt.Sprintf("exit %d", in.ExitCode())
 	case <-time.After(grace):
-		syscall.Kill(in.pid1, syscall.SIGKILL)
-		<-in.exited
+		in.Kill()
 		return time.Since(start), "SIGKILL at grace end"
 	}
 }
 
-func (in *instance) kill() {
-	syscall.Kill(in.pid1, syscall.SIGKILL)
-	in.cmd.Process.Kill()
-	<-in.exited
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
+func (in *instance) kill() { in.Kill() }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -77,7 +78,7 @@ func (c *callers) refresh() {
 	var urls []string
 	for _, h := range list.Hosts {
 		if h.Enabled && h.Healthy {
-			urls = append(urls, "http://"+net.JoinHostPort(h.IP, itoa(h.Port))+"/")
+			urls = append(urls, "http://"+net.JoinHostPort(h.IP, strconv.Itoa(h.Port))+"/")
 		}
 	}
 	c.cache.Store(urls)

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/drainit/drainit/internal/proc"
 	"github.com/drainit/drainit/signals"
 	"golang.org/x/sys/unix"
 )
@@ -117,19 +118,9 @@ func zombies(args []string) {
 
 func findZombies() []string {
 	var out []string
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		if _, err := strconv.Atoi(e.Name()); err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(data)
-		fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-		if len(fields) > 0 && fields[0] == "Z" {
-			out = append(out, e.Name())
+	for _, pid := range proc.Pids() {
+		if proc.State(pid) == 'Z' {
+			out = append(out, strconv.Itoa(pid))
 		}
 	}
 	return out

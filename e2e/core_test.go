@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -196,7 +197,18 @@ func TestKillsLeftoversAfterTheChildExits(t *testing.T) {
 	dir := t.TempDir()
 	sh := script(t, testprog+" ignoreterm "+dir+" &\nuntil [ -e "+dir+"/ready ]; do sleep 0.02; done\nexit 6")
 	r := start(t, opts{env: []string{"DRAINIT_STOP_TIMEOUT=1s"}}, sh)
+	waitFor(t, limit, "the leftover to start", func() bool { return exists(dir + "/ready") })
+	leftover, _ := strconv.Atoi(readFile(t, dir+"/ready"))
 	r.expectExit(6, limit)
+	exited := time.Now()
+	// Its pid was in drainit's namespace; gone from there once drainit is.
+	term := termTime(t, dir)
+	if waited := exited.Sub(term); waited < time.Second-10*time.Millisecond {
+		t.Errorf("drainit exited %v after the leftover's SIGTERM, want the 1s stop timeout first", waited)
+	}
+	if !strings.Contains(r.stderr.String(), "time is up; killed the process tree") {
+		t.Errorf("the leftover (pid %d in the namespace) was not killed by drainit:\n%s", leftover, r.stderr.String())
+	}
 }
 
 // Not PID 1: drainit is a subreaper, so the orphan of its child comes back to

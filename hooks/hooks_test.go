@@ -71,8 +71,13 @@ func TestHTTPStep(t *testing.T) {
 		if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
 			t.Errorf("%q: err = %v, want %q", tt.spec, err, tt.wantErr)
 		}
-		if s := <-got; s != tt.want {
-			t.Errorf("%q: server saw %+v, want %+v", tt.spec, s, tt.want)
+		select {
+		case s := <-got:
+			if s != tt.want {
+				t.Errorf("%q: server saw %+v, want %+v", tt.spec, s, tt.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%q: the server saw no request", tt.spec)
 		}
 	}
 }

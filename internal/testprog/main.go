@@ -145,11 +145,19 @@ func slowterm(args []string) {
 }
 
 // ignoreterm DIR: ignores SIGTERM, writes DIR/ready and runs until killed.
+// ignoreterm DIR: writes its pid to DIR/ready and survives SIGTERM, writing
+// the time it got it (Unix milliseconds) to DIR/term: only SIGKILL ends it.
 func ignoreterm(args []string) {
-	signal.Ignore(syscall.SIGTERM)
-	touch(args[0] + "/ready")
-	for {
-		time.Sleep(time.Hour)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGTERM)
+	if err := os.WriteFile(args[0]+"/ready", []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		fail(err.Error())
+	}
+	for range ch {
+		stamp := strconv.FormatInt(time.Now().UnixMilli(), 10)
+		if err := os.WriteFile(args[0]+"/term", []byte(stamp), 0o644); err != nil {
+			fail(err.Error())
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ build:
 test: build
 	go vet ./...
 	go test -count=1 -timeout 10m ./...
+	scripts/test-unprivileged.sh
 
 # Installs tini, dumb-init, catatonit, hyperfine and gnuplot; needs root; about 25 minutes on 2 cores.
 bench: build

@@ -243,23 +243,25 @@ func TestZombieFloodLeavesNoZombie(t *testing.T) {
 }
 
 // The child starts with an empty signal mask and default handlers even when
-// drainit inherited ignored and blocked signals, and with drainit's
+// drainit inherited blocked and ignored signals, and with drainit's
 // environment, directory and stdio untouched.
 func TestChildStartState(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	sh := script(t, "trap '' HUP USR1 PIPE\nexec "+drainit+" -- /bin/cat /proc/self/status > "+out)
-	r := start(t, opts{plain: true}, sh)
-	r.expectExit(0, limit)
-	status := readFile(t, out)
-	for _, field := range []string{"SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"} {
-		if !strings.Contains(status, field) {
-			t.Errorf("child status lacks %q:\n%s", field, status)
+	launcher := []string{testprog, "launch", "USR1,TERM,RTMIN+2", "HUP,USR2"}
+	for _, o := range []opts{{via: launcher}, {via: launcher, plain: true}} {
+		r := start(t, o, "--", "sh", "-c", "grep -E '^Sig(Blk|Ign)' /proc/self/status > "+out)
+		r.expectExit(0, limit)
+		status := readFile(t, out)
+		for _, field := range []string{"SigBlk:\t0000000000000000", "SigIgn:\t0000000000000000"} {
+			if !strings.Contains(status, field) {
+				t.Errorf("plain=%v: child status lacks %q:\n%s", o.plain, field, status)
+			}
 		}
 	}
 
 	envOut := filepath.Join(dir, "env")
-	r = start(t, opts{plain: true, env: []string{"DRAINIT_TEST_VALUE=a b=c"}, setup: func(c *exec.Cmd) { c.Dir = dir }},
+	r := start(t, opts{plain: true, env: []string{"DRAINIT_TEST_VALUE=a b=c"}, setup: func(c *exec.Cmd) { c.Dir = dir }},
 		"--", "sh", "-c", "echo \"$DRAINIT_TEST_VALUE\" > env; /bin/pwd >> env; exec readlink /proc/self/fd/1 /proc/$PPID/fd/1")
 	r.expectExit(0, limit)
 	got := strings.Split(strings.TrimSpace(readFile(t, envOut)), "\n")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +76,7 @@ type opts struct {
 	env   []string // added to the test's environment
 	name  string   // drainit (default), tini or dumb-init
 	plain bool     // run as a subreaper, not as PID 1 of a new namespace
+	via   []string // a launcher that execs drainit, e.g. testprog launch
 	setup func(*exec.Cmd)
 }
 
@@ -92,7 +94,7 @@ func start(t *testing.T, o opts, args ...string) *run {
 	if o.name == "" {
 		o.name = "drainit"
 	}
-	argv := append([]string{filepath.Join(binDir, o.name)}, args...)
+	argv := append(append(slices.Clone(o.via), filepath.Join(binDir, o.name)), args...)
 	var cmd *exec.Cmd
 	if o.plain {
 		cmd = exec.Command(argv[0], argv[1:]...)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,6 +39,8 @@ func main() {
 		sigpong()
 	case "reapclock":
 		reapclock(args)
+	case "launch":
+		launch(args)
 	default:
 		fail("unknown subcommand " + os.Args[1])
 	}
@@ -222,4 +225,38 @@ func countProcs() int {
 		}
 	}
 	return n
+}
+
+// launch BLOCK IGNORE CMD [ARG...]: execs CMD with the signals in the comma
+// list BLOCK blocked and those in IGNORE ignored, as a parent (nohup, a
+// shell's trap ”) can leave them; "-" is an empty list.
+func launch(args []string) {
+	if len(args) < 3 {
+		fail("launch BLOCK IGNORE CMD [ARG...]")
+	}
+	block, err := signals.ParseList(strings.TrimPrefix(args[0], "-"))
+	if err != nil {
+		fail(err.Error())
+	}
+	ignore, err := signals.ParseList(strings.TrimPrefix(args[1], "-"))
+	if err != nil {
+		fail(err.Error())
+	}
+	for _, sig := range ignore {
+		signal.Ignore(sig)
+	}
+	path, err := exec.LookPath(args[2])
+	if err != nil {
+		fail(err.Error())
+	}
+	// The mask is per thread and execve keeps the calling thread's.
+	runtime.LockOSThread()
+	var set unix.Sigset_t
+	for _, sig := range block {
+		set.Val[(sig-1)/64] |= 1 << ((uint(sig) - 1) % 64)
+	}
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+		fail(err.Error())
+	}
+	fail(syscall.Exec(path, args[2:], os.Environ()).Error())
 }

@@ -1,7 +1,7 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/drainit/drainit/cli.Version=$(VERSION)
 
-.PHONY: build test demo bench clean
+.PHONY: build test fuzz demo bench clean
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/drainit .
@@ -10,6 +10,10 @@ test: build
 	go vet ./...
 	go test -count=1 -timeout 10m ./...
 	scripts/test-unprivileged.sh
+
+# Every fuzz target for FUZZTIME (3s) each; CI runs it after the tests.
+fuzz:
+	scripts/fuzz.sh
 
 # Installs tini, dumb-init, catatonit, hyperfine and gnuplot; needs root; about 25 minutes on 2 cores.
 bench: build

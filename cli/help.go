@@ -52,7 +52,7 @@ Options (each also read from the environment variable shown; the flag wins):
   -V, --version             show the version
 
 Signals never forwarded: SIGCHLD, SIGURG and SIGPROF (the Go runtime's),
-SIGPIPE (drainit's own broken log pipe must not kill the app), 32 and 33.
+SIGPIPE (drainit's own broken log pipe must not kill the app) and 33.
 Installed as a symlink named tini or dumb-init, drainit takes that tool's
 flags, variables and exit codes.
 

@@ -115,6 +115,20 @@ func TestForwardsEverySignal(t *testing.T) {
 	r.expectExit(0, limit)
 }
 
+// Not PID 1, a Go program dies of 32 and 34 (no runtime handler, default
+// action); drainit catches and forwards them.
+func TestReservedSignalsWhenNotPID1(t *testing.T) {
+	log := newSigLog(t)
+	r := start(t, opts{plain: true}, testprog, "sigecho", log.path)
+	log.waitReady()
+	for _, sig := range []syscall.Signal{32, 34} {
+		r.signal(sig)
+		log.waitFor(sig)
+	}
+	r.signal(unix.SIGTERM)
+	r.expectExit(0, limit)
+}
+
 // A bash script that neither execs nor traps: its child still gets SIGTERM
 // because drainit signals the whole process group.
 func TestGroupGetsSignalThroughBash(t *testing.T) {

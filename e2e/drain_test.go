@@ -88,6 +88,16 @@ func startJavaApp(t *testing.T, port int, env ...string) *javaApp {
 	return app
 }
 
+// eventSeen reports whether the app has logged name.
+func (a *javaApp) eventSeen(name string) bool {
+	for _, line := range strings.Split(readFile(a.t, a.events), "\n") {
+		if _, what, _ := strings.Cut(line, " "); what == name {
+			return true
+		}
+	}
+	return false
+}
+
 // event returns when the app logged name, failing if it never did.
 func (a *javaApp) event(t *testing.T, name string) time.Time {
 	t.Helper()

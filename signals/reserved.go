@@ -11,9 +11,10 @@ import (
 )
 
 // The Go runtime installs no handler for signals 32 and 34 (kept for C
-// libraries) and dies of them by their default action: one `kill -34` from the
-// host would take a Go PID 1, and the container, down. signal.Notify cannot
-// take them, so a small assembly handler writes their number to a pipe that
+// libraries), so they keep their default action. As PID 1 of a namespace the
+// kernel drops such a signal, and the app would never see it; not as PID 1
+// (under another init, or as a subreaper), one `kill -34` kills drainit.
+// signal.Notify cannot take them, so a small assembly handler writes their number to a pipe that
 // a goroutine relays to the Notify channel. execve resets a handler (unlike
 // SIG_IGN) to the default, so the child starts clean.
 var reservedPipe int64 // write end, read by reservedHandler

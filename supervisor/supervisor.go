@@ -16,8 +16,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Config says how to run the child. The zero value of each field is the
-// conservative choice; DefaultConfig fills in drainit's defaults.
+// Config says how to run the child. Start from DefaultConfig: some zero
+// values are not safe (with a Drain, a zero GracePeriod means SIGKILL as soon
+// as the drain signal arrives).
 type Config struct {
 	Argv []string // command and arguments; Argv[0] is looked up on PATH
 

@@ -24,6 +24,12 @@ public class App {
         HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 128);
         server.setExecutor(Executors.newFixedThreadPool(16));
         server.createContext("/", ex -> reply(ex, 200, "hello from " + port + "\n"));
+        server.createContext("/slow", ex -> { // a request still in flight when the stop comes
+            event("slow");
+            try { Thread.sleep(Long.parseLong(ex.getRequestURI().getQuery().replace("ms=", ""))); }
+            catch (Exception e) { reply(ex, 400, "want /slow?ms=N\n"); return; }
+            reply(ex, 200, "slow done\n");
+        });
         server.createContext("/actuator/health", ex ->
             reply(ex, 200, registered.get() ? "{\"status\":\"UP\"}" : "{\"status\":\"OUT_OF_SERVICE\"}"));
         server.createContext("/actuator/deregister", ex -> {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -15,89 +14,6 @@ import (
 )
 
 const limit = 30 * time.Second
-
-func TestExitCodes(t *testing.T) {
-	notExec := filepath.Join(t.TempDir(), "not-executable")
-	os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644)
-	tests := []struct {
-		name string
-		as   string
-		env  []string
-		args []string
-		want int
-	}{
-		{"zero", "", nil, []string{"--", "sh", "-c", "exit 0"}, 0},
-		{"code", "", nil, []string{"--", "sh", "-c", "exit 3"}, 3},
-		{"no double dash", "", nil, []string{"sh", "-c", "exit 4"}, 4},
-		{"killed by TERM", "", nil, []string{"--", "sh", "-c", "kill -TERM $$"}, 143},
-		{"killed by KILL", "", nil, []string{"--", "sh", "-c", "kill -KILL $$"}, 137},
-		{"-e maps code", "", nil, []string{"-e", "3", "--", "sh", "-c", "exit 3"}, 0},
-		{"-e maps signal death", "", nil, []string{"-e143", "--", "sh", "-c", "kill -TERM $$"}, 0},
-		{"-e leaves others", "", nil, []string{"-e", "3", "--", "sh", "-c", "exit 5"}, 5},
-		{"env expect", "", []string{"DRAINIT_EXPECT_STATUS=5,6"}, []string{"sh", "-c", "exit 6"}, 0},
-		{"not found", "", nil, []string{"--", "no-such-command"}, 127},
-		{"not executable", "", nil, []string{"--", notExec}, 126},
-		{"bad flag", "", nil, []string{"--bogus", "true"}, 2},
-		{"no command", "", nil, nil, 2},
-		{"tini code", "tini", nil, []string{"--", "sh", "-c", "exit 9"}, 9},
-		{"tini -e", "tini", nil, []string{"-e", "9", "--", "sh", "-c", "exit 9"}, 0},
-		{"tini not found", "tini", nil, []string{"--", "no-such-command"}, 127},
-		{"tini not executable", "tini", nil, []string{"--", notExec}, 126},
-		{"tini bad flag", "tini", nil, []string{"-x", "true"}, 1},
-		{"tini respawn unsupported", "tini", nil, []string{"-R", "A", "true"}, 1},
-		{"dumb-init code", "dumb-init", nil, []string{"sh", "-c", "kill -INT $$"}, 130},
-		{"dumb-init not found", "dumb-init", nil, []string{"no-such-command"}, 2},
-		{"dumb-init bad flag", "dumb-init", nil, []string{"--bogus", "true"}, 1},
-		{"dumb-init bad rewrite", "dumb-init", nil, []string{"-r", "99:1", "true"}, 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := start(t, opts{name: tt.as, env: tt.env}, tt.args...)
-			r.expectExit(tt.want, limit)
-		})
-	}
-}
-
-// Bad input is one line on stderr naming the setting and its value, exit 2,
-// and no child: the command would have created the marker.
-func TestBadInputStartsNoChild(t *testing.T) {
-	tests := []struct {
-		env  []string
-		args []string
-		want string
-	}{
-		{nil, []string{"--bogus"}, "--bogus"},
-		{nil, []string{"-r", "FOO:1"}, `-r="FOO:1"`},
-		{nil, []string{"-r", "1:99"}, `-r="1:99"`},
-		{nil, []string{"-e", "300"}, `-e="300"`},
-		{nil, []string{"--stop-timeout", "soon"}, `--stop-timeout="soon"`},
-		{nil, []string{"-t", "-1s"}, `-t="-1s"`},
-		{nil, []string{"--log-format=xml"}, `--log-format="xml"`},
-		{[]string{"DRAINIT_STOP_TIMEOUT=ten"}, nil, `DRAINIT_STOP_TIMEOUT="ten"`},
-		{[]string{"DRAINIT_STOP_TIMEOUT=-3s"}, nil, `DRAINIT_STOP_TIMEOUT="-3s"`},
-		{[]string{"DRAINIT_REWRITE=TERM:NOPE"}, nil, `DRAINIT_REWRITE="TERM:NOPE"`},
-		{[]string{"DRAINIT_SINGLE_CHILD=maybe"}, nil, `DRAINIT_SINGLE_CHILD="maybe"`},
-		{[]string{"DRAINIT_VERBOSITY=loud"}, nil, `DRAINIT_VERBOSITY="loud"`},
-		{[]string{"DRAINIT_EXPECT_STATUS=1,x"}, nil, `DRAINIT_EXPECT_STATUS="1,x"`},
-		{[]string{"DRAINIT_PDEATH_SIGNAL=SIGNOPE"}, nil, `DRAINIT_PDEATH_SIGNAL="SIGNOPE"`},
-		{[]string{"DRAINIT_LOG_FORMAT=xml"}, nil, `DRAINIT_LOG_FORMAT="xml"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.want, func(t *testing.T) {
-			marker := filepath.Join(t.TempDir(), "child-ran")
-			args := append(tt.args, "--", "touch", marker)
-			r := start(t, opts{env: tt.env}, args...)
-			r.expectExit(2, limit)
-			stderr := strings.TrimSpace(r.stderr.String())
-			if strings.Count(stderr, "\n") != 0 || !strings.Contains(stderr, tt.want) || !strings.HasPrefix(stderr, "drainit: ") {
-				t.Errorf("stderr = %q, want one line naming %s", stderr, tt.want)
-			}
-			if exists(marker) {
-				t.Error("the child was started despite the bad input")
-			}
-		})
-	}
-}
 
 // Every signal drainit can catch reaches the child, real-time ones included.
 func TestForwardsEverySignal(t *testing.T) {
@@ -286,14 +202,5 @@ func TestChildStartState(t *testing.T) {
 	links := strings.Fields(r.stdout.String())
 	if len(links) != 2 || links[0] != links[1] {
 		t.Errorf("child stdout and drainit stdout differ: %q", links)
-	}
-}
-
-// A normal run prints nothing at default verbosity.
-func TestQuietByDefault(t *testing.T) {
-	r := start(t, opts{}, "sh", "-c", "echo hello")
-	r.expectExit(0, limit)
-	if r.stderr.Len() != 0 || r.stdout.String() != "hello\n" {
-		t.Errorf("stdout %q stderr %q", r.stdout.String(), r.stderr.String())
 	}
 }

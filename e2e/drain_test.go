@@ -416,36 +416,6 @@ func TestNacosReenablesAtStart(t *testing.T) {
 	waitForLog(t, r, "re-enabled the instance")
 }
 
-func TestCheck(t *testing.T) {
-	tests := []struct {
-		name string
-		env  []string
-		code int
-		want string
-	}{
-		{"seed hook fits 60s", []string{"DRAINIT_GRACE_PERIOD=60s", "DRAINIT_PRESTOP=http http://127.0.0.1:10105/actuator/deregister; sleep 30s; http POST http://127.0.0.1:10105/actuator/shutdown"}, 0, "+40s      forward the signal"},
-		{"no steps", nil, 0, "forward the signal at once"},
-		{"too long for 30s", []string{"DRAINIT_PRESTOP=sleep 25s"}, 2, "need 35s, but drainit kills at +29s"},
-		{"unknown step", []string{"DRAINIT_PRESTOP=sleep 1s; curl x"}, 2, `step 2 "curl x": unknown step "curl"`},
-		{"bad url", []string{"DRAINIT_PRESTOP=http POST ftp://x"}, 2, `"ftp://x" is not an http(s) URL`},
-		{"bad duration", []string{"DRAINIT_PRESTOP=sleep soon"}, 2, `"soon" is not a duration`},
-		{"bad grace", []string{"DRAINIT_GRACE_PERIOD=0s"}, 2, `DRAINIT_GRACE_PERIOD="0s": must be more than zero`},
-		{"missing nacos setting", []string{"DRAINIT_PRESTOP=nacos", "DRAINIT_NACOS_ADDR=127.0.0.1:8848", "DRAINIT_NACOS_PORT=8080"}, 2, "DRAINIT_NACOS_SERVICE is not set"},
-		{"bad nacos port", []string{"DRAINIT_PRESTOP=nacos", "DRAINIT_NACOS_ADDR=127.0.0.1:8848", "DRAINIT_NACOS_SERVICE=a", "DRAINIT_NACOS_PORT=http"}, 2, `DRAINIT_NACOS_PORT="http": not a whole number`},
-		{"missing eureka setting", []string{"DRAINIT_PRESTOP=eureka", "DRAINIT_EUREKA_URL=http://e/eureka", "DRAINIT_EUREKA_APP=A"}, 2, "DRAINIT_EUREKA_INSTANCE_ID is not set"},
-		{"bad drain signal", []string{"DRAINIT_DRAIN_SIGNALS=TERM,NOPE"}, 2, `DRAINIT_DRAIN_SIGNALS="TERM,NOPE": unknown signal "NOPE"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := start(t, opts{plain: true, env: tt.env}, "check")
-			r.expectExit(tt.code, limit)
-			if out := r.stdout.String() + r.stderr.String(); !strings.Contains(out, tt.want) {
-				t.Errorf("output lacks %q:\n%s", tt.want, out)
-			}
-		})
-	}
-}
-
 func mustRequest(t *testing.T, method, url string) *http.Request {
 	t.Helper()
 	req, err := http.NewRequest(method, url, nil)

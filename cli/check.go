@@ -41,31 +41,31 @@ func check(p personality, args []string, environ map[string]string) int {
 func timeline(s *settings, plan *hooks.Plan) string {
 	var b strings.Builder
 	var names []string
-	for _, sig := range s.drainSignals {
+	for _, sig := range s.DrainSignals {
 		names = append(names, signals.Name(sig))
 	}
-	killAt := s.gracePeriod - supervisor.KillMargin(s.gracePeriod)
-	fmt.Fprintf(&b, "on %s: grace period %s, counted from the signal\n", strings.Join(names, " or "), s.gracePeriod)
+	killAt := s.GracePeriod - supervisor.KillMargin(s.GracePeriod)
+	fmt.Fprintf(&b, "on %s: grace period %s, counted from the signal\n", strings.Join(names, " or "), s.GracePeriod)
 	if len(plan.Steps) == 0 {
 		fmt.Fprintf(&b, "  +0s       forward the signal at once (no drain steps)\n")
 	}
 	for _, line := range plan.Describe() {
 		fmt.Fprintf(&b, "  %s\n", line)
 	}
-	forwardAt := min(plan.Budget(), max(killAt-s.stopTimeout, 0))
-	fmt.Fprintf(&b, "  +%-8s forward the signal; the app has %s (stop timeout) to exit\n", forwardAt, s.stopTimeout)
-	fmt.Fprintf(&b, "  +%-8s SIGKILL whatever is left, %s before the grace period ends\n", killAt, s.gracePeriod-killAt)
+	forwardAt := min(plan.Budget(), max(killAt-s.StopTimeout, 0))
+	fmt.Fprintf(&b, "  +%-8s forward the signal; the app has %s (stop timeout) to exit\n", forwardAt, s.StopTimeout)
+	fmt.Fprintf(&b, "  +%-8s SIGKILL whatever is left, %s before the grace period ends\n", killAt, s.GracePeriod-killAt)
 	return b.String()
 }
 
 func overBudget(s *settings, plan *hooks.Plan) string {
-	killAt := s.gracePeriod - supervisor.KillMargin(s.gracePeriod)
-	need := plan.Budget() + s.stopTimeout
+	killAt := s.GracePeriod - supervisor.KillMargin(s.GracePeriod)
+	need := plan.Budget() + s.StopTimeout
 	if len(plan.Steps) == 0 || need <= killAt {
 		return ""
 	}
 	return fmt.Sprintf("the steps (up to %s) plus the app's stop timeout (%s) need %s, but drainit kills at +%s: "+
-		"raise DRAINIT_GRACE_PERIOD and the pod's terminationGracePeriodSeconds, or shorten the steps", plan.Budget(), s.stopTimeout, need, killAt)
+		"raise DRAINIT_GRACE_PERIOD and the pod's terminationGracePeriodSeconds, or shorten the steps", plan.Budget(), s.StopTimeout, need, killAt)
 }
 
 // warnIfOverBudget says at start-up that some steps will be cut short.

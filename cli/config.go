@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/drainit/drainit/internal/envconf"
@@ -15,41 +14,53 @@ import (
 // Env is every DRAINIT_* variable drainit reads, with its default. Each has a
 // flag of the same meaning; the flag wins.
 type Env struct {
-	SingleChild  bool          `env:"DRAINIT_SINGLE_CHILD"`
-	Rewrite      []string      `env:"DRAINIT_REWRITE"`
-	ExpectStatus []string      `env:"DRAINIT_EXPECT_STATUS"`
-	StopTimeout  time.Duration `env:"DRAINIT_STOP_TIMEOUT" envDefault:"10s"`
-	PdeathSignal string        `env:"DRAINIT_PDEATH_SIGNAL"`
-	Verbosity    int           `env:"DRAINIT_VERBOSITY" envDefault:"1"`
-	WarnOnReap   bool          `env:"DRAINIT_WARN_REAP"`
-	LogFormat    string        `env:"DRAINIT_LOG_FORMAT" envDefault:"text"`
+	SingleChild  bool             `env:"DRAINIT_SINGLE_CHILD"`
+	Rewrite      signals.Rewrites `env:"DRAINIT_REWRITE"`
+	ExpectStatus statusSet        `env:"DRAINIT_EXPECT_STATUS"`
+	StopTimeout  time.Duration    `env:"DRAINIT_STOP_TIMEOUT" envDefault:"10s"`
+	PdeathSignal signals.One      `env:"DRAINIT_PDEATH_SIGNAL"`
+	Verbosity    int              `env:"DRAINIT_VERBOSITY" envDefault:"1"`
+	WarnOnReap   bool             `env:"DRAINIT_WARN_REAP"`
+	LogFormat    string           `env:"DRAINIT_LOG_FORMAT" envDefault:"text"`
 
 	Prestop      string        `env:"DRAINIT_PRESTOP"`
-	DrainSignals string        `env:"DRAINIT_DRAIN_SIGNALS" envDefault:"TERM"`
+	DrainSignals signals.List  `env:"DRAINIT_DRAIN_SIGNALS" envDefault:"TERM"`
 	GracePeriod  time.Duration `env:"DRAINIT_GRACE_PERIOD" envDefault:"30s"`
 	StepTimeout  time.Duration `env:"DRAINIT_STEP_TIMEOUT" envDefault:"5s"`
 }
 
-// settings is the checked configuration that the run uses.
+// settings is the checked configuration that the run uses: the variables,
+// then the flags over them.
 type settings struct {
+	Env
 	argv        []string
-	singleChild bool
-	ownGroup    bool // tini: the child gets a process group of its own
-	killGroup   bool // tini -g: signal that group, not just the child
-	rewrites    signals.Rewrites
-	expect      map[int]bool
-	stopTimeout time.Duration
-	pdeath      syscall.Signal
-	verbosity   int
-	warnOnReap  bool
-	logFormat   string
+	ownGroup    bool   // tini: the child gets a process group of its own
+	killGroup   bool   // tini -g: signal that group, not just the child
 	action      string // help, version or license instead of a run
+	prestopFrom string // the flag or variable the steps came from, for errors
+}
 
-	prestop      string
-	prestopFrom  string // the flag or variable it came from, for errors
-	drainSignals []syscall.Signal
-	gracePeriod  time.Duration
-	stepTimeout  time.Duration
+// statusSet is the exit codes that -e maps to 0.
+type statusSet map[int]bool
+
+// UnmarshalText reads a comma-separated list of codes, for the environment.
+func (set *statusSet) UnmarshalText(text []byte) error {
+	*set = statusSet{}
+	for _, item := range splitList(string(text)) {
+		if err := set.add(item); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (set statusSet) add(item string) error {
+	code, err := strconv.Atoi(item)
+	if err != nil || code < 0 || code > 255 {
+		return fmt.Errorf("exit status %q is not a number from 0 to 255", item)
+	}
+	set[code] = true
+	return nil
 }
 
 // usageError is a bad flag, variable or value: reported on one line before
@@ -62,39 +73,33 @@ func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
-// loadEnv reads the DRAINIT_* variables from environ.
+// loadEnv reads the DRAINIT_* variables from environ and checks the values
+// that parse but cannot be used.
 func loadEnv(environ map[string]string) (*settings, error) {
-	var e Env
-	if err := envconf.Parse(&e, environ); err != nil {
+	s := &settings{prestopFrom: "DRAINIT_PRESTOP"}
+	if err := envconf.Parse(&s.Env, environ); err != nil {
 		return nil, &usageError{msg: err.Error()}
 	}
-	s := &settings{
-		prestopFrom: "DRAINIT_PRESTOP",
-		singleChild: e.SingleChild,
-		rewrites:    signals.Rewrites{},
-		expect:      map[int]bool{},
-		verbosity:   e.Verbosity,
-		warnOnReap:  e.WarnOnReap,
+	if s.Rewrite == nil {
+		s.Rewrite = signals.Rewrites{}
+	}
+	if s.ExpectStatus == nil {
+		s.ExpectStatus = statusSet{}
 	}
 	checks := []struct {
-		key   string
-		value string
-		apply func(string) error
+		key string
+		err error
 	}{
-		{"DRAINIT_REWRITE", strings.Join(e.Rewrite, ","), s.addRewrites},
-		{"DRAINIT_EXPECT_STATUS", strings.Join(e.ExpectStatus, ","), s.addExpects},
-		{"DRAINIT_STOP_TIMEOUT", environ["DRAINIT_STOP_TIMEOUT"], func(string) error { return setNonNegative(&s.stopTimeout, e.StopTimeout) }},
-		{"DRAINIT_PDEATH_SIGNAL", e.PdeathSignal, s.setPdeath},
-		{"DRAINIT_VERBOSITY", strconv.Itoa(e.Verbosity), func(string) error { return s.setVerbosity(e.Verbosity) }},
-		{"DRAINIT_LOG_FORMAT", e.LogFormat, s.setLogFormat},
-		{"DRAINIT_PRESTOP", e.Prestop, func(v string) error { s.prestop = v; return nil }},
-		{"DRAINIT_DRAIN_SIGNALS", e.DrainSignals, s.setDrainSignals},
-		{"DRAINIT_GRACE_PERIOD", environ["DRAINIT_GRACE_PERIOD"], func(string) error { return setPositive(&s.gracePeriod, e.GracePeriod) }},
-		{"DRAINIT_STEP_TIMEOUT", environ["DRAINIT_STEP_TIMEOUT"], func(string) error { return setPositive(&s.stepTimeout, e.StepTimeout) }},
+		{"DRAINIT_STOP_TIMEOUT", setNonNegative(&s.StopTimeout, s.StopTimeout)},
+		{"DRAINIT_VERBOSITY", s.setVerbosity(s.Verbosity)},
+		{"DRAINIT_LOG_FORMAT", s.setLogFormat(s.LogFormat)},
+		{"DRAINIT_DRAIN_SIGNALS", s.checkDrainSignals()},
+		{"DRAINIT_GRACE_PERIOD", setPositive(&s.GracePeriod, s.GracePeriod)},
+		{"DRAINIT_STEP_TIMEOUT", setPositive(&s.StepTimeout, s.StepTimeout)},
 	}
 	for _, c := range checks {
-		if err := c.apply(c.value); err != nil {
-			return nil, usagef("%s=%q: %v", c.key, c.value, err)
+		if c.err != nil {
+			return nil, usagef("%s=%q: %v", c.key, environ[c.key], c.err)
 		}
 	}
 	return s, nil
@@ -102,7 +107,7 @@ func loadEnv(environ map[string]string) (*settings, error) {
 
 func (s *settings) addRewrites(list string) error {
 	for _, item := range splitList(list) {
-		if err := s.rewrites.Add(item); err != nil {
+		if err := s.Rewrite.Add(item); err != nil {
 			return err
 		}
 	}
@@ -111,11 +116,9 @@ func (s *settings) addRewrites(list string) error {
 
 func (s *settings) addExpects(list string) error {
 	for _, item := range splitList(list) {
-		code, err := strconv.Atoi(item)
-		if err != nil || code < 0 || code > 255 {
-			return fmt.Errorf("exit status %q is not a number from 0 to 255", item)
+		if err := s.ExpectStatus.add(item); err != nil {
+			return err
 		}
-		s.expect[code] = true
 	}
 	return nil
 }
@@ -129,20 +132,14 @@ func setNonNegative(dst *time.Duration, d time.Duration) error {
 }
 
 func (s *settings) setPdeath(name string) error {
-	if name == "" {
-		s.pdeath = 0
-		return nil
-	}
-	sig, err := signals.Parse(name)
-	s.pdeath = sig
-	return err
+	return s.PdeathSignal.UnmarshalText([]byte(name))
 }
 
 func (s *settings) setVerbosity(v int) error {
 	if v < 0 {
 		return errors.New("must not be negative")
 	}
-	s.verbosity = v
+	s.Verbosity = v
 	return nil
 }
 
@@ -150,7 +147,7 @@ func (s *settings) setLogFormat(format string) error {
 	if format != "text" && format != "json" {
 		return errors.New("want text or json")
 	}
-	s.logFormat = format
+	s.LogFormat = format
 	return nil
 }
 
@@ -166,7 +163,7 @@ func splitList(list string) []string {
 
 // exitCode applies the -e mappings to the child's exit code.
 func (s *settings) exitCode(code int) int {
-	if s.expect[code] {
+	if s.ExpectStatus[code] {
 		return 0
 	}
 	return code
@@ -178,12 +175,17 @@ func (s *settings) do(action string) func(string) error {
 }
 
 func (s *settings) setDrainSignals(list string) error {
-	sigs, err := signals.ParseList(list)
-	if err == nil && len(sigs) == 0 {
-		err = errors.New("want at least one signal")
+	if err := s.DrainSignals.UnmarshalText([]byte(list)); err != nil {
+		return err
 	}
-	s.drainSignals = sigs
-	return err
+	return s.checkDrainSignals()
+}
+
+func (s *settings) checkDrainSignals() error {
+	if len(s.DrainSignals) == 0 {
+		return errors.New("want at least one signal")
+	}
+	return nil
 }
 
 func setPositive(dst *time.Duration, d time.Duration) error {

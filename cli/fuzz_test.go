@@ -31,7 +31,7 @@ func FuzzConfigure(f *testing.F) {
 			}
 			return
 		}
-		if s.stopTimeout < 0 || s.gracePeriod < 0 || s.verbosity < 0 || len(s.drainSignals) == 0 {
+		if s.StopTimeout < 0 || s.GracePeriod < 0 || s.Verbosity < 0 || len(s.DrainSignals) == 0 {
 			t.Errorf("settings out of range: %+v", s)
 		}
 	})

@@ -51,18 +51,18 @@ var drainit = personality{
 
 func drainitOptions(s *settings) []option {
 	return []option{
-		{short: 'c', long: "single-child", set: func(string) error { s.singleChild = true; return nil }},
+		{short: 'c', long: "single-child", set: func(string) error { s.SingleChild = true; return nil }},
 		{short: 'r', long: "rewrite", arg: true, set: s.addRewrites},
 		{short: 'e', long: "expect-status", arg: true, set: s.addExpects},
-		{short: 't', long: "stop-timeout", arg: true, set: durationFlag(&s.stopTimeout, setNonNegative)},
+		{short: 't', long: "stop-timeout", arg: true, set: durationFlag(&s.StopTimeout, setNonNegative)},
 		{short: 'p', long: "pdeath-signal", arg: true, set: s.setPdeath},
-		{short: 'v', long: "verbose", set: func(string) error { s.verbosity++; return nil }},
-		{short: 'w', long: "warn-reap", set: func(string) error { s.warnOnReap = true; return nil }},
+		{short: 'v', long: "verbose", set: func(string) error { s.Verbosity++; return nil }},
+		{short: 'w', long: "warn-reap", set: func(string) error { s.WarnOnReap = true; return nil }},
 		{long: "log-format", arg: true, set: s.setLogFormat},
-		{long: "prestop", arg: true, set: func(v string) error { s.prestop, s.prestopFrom = v, "--prestop"; return nil }},
+		{long: "prestop", arg: true, set: func(v string) error { s.Prestop, s.prestopFrom = v, "--prestop"; return nil }},
 		{long: "drain-signals", arg: true, set: s.setDrainSignals},
-		{long: "grace-period", arg: true, set: durationFlag(&s.gracePeriod, setPositive)},
-		{long: "step-timeout", arg: true, set: durationFlag(&s.stepTimeout, setPositive)},
+		{long: "grace-period", arg: true, set: durationFlag(&s.GracePeriod, setPositive)},
+		{long: "step-timeout", arg: true, set: durationFlag(&s.StepTimeout, setPositive)},
 		{short: 'h', long: "help", set: s.do("help")},
 		{short: 'V', long: "version", set: s.do("version")},
 	}
@@ -82,8 +82,8 @@ func tiniOptions(s *settings) []option {
 	return []option{
 		{short: 's', set: func(string) error { return nil }}, // drainit is always a subreaper
 		{short: 'p', arg: true, set: s.setPdeath},
-		{short: 'v', set: func(string) error { s.verbosity++; return nil }},
-		{short: 'w', set: func(string) error { s.warnOnReap = true; return nil }},
+		{short: 'v', set: func(string) error { s.Verbosity++; return nil }},
+		{short: 'w', set: func(string) error { s.WarnOnReap = true; return nil }},
 		{short: 'g', set: func(string) error { s.killGroup = true; return nil }},
 		{short: 'e', arg: true, set: s.addExpects},
 		{short: 'l', set: s.do("license")},
@@ -96,7 +96,7 @@ func tiniOptions(s *settings) []option {
 // TINI_SUBREAPER is accepted (drainit always registers), TINI_VERBOSITY sets
 // the level. tini signals only its direct child by default.
 func tiniEnv(s *settings, environ map[string]string) error {
-	s.singleChild, s.ownGroup = true, true
+	s.SingleChild, s.ownGroup = true, true
 	if _, ok := environ["TINI_KILL_PROCESS_GROUP"]; ok {
 		s.killGroup = true
 	}
@@ -105,7 +105,7 @@ func tiniEnv(s *settings, environ map[string]string) error {
 		if err != nil || n < 0 {
 			return usagef("TINI_VERBOSITY=%q: not a whole number", v)
 		}
-		s.verbosity = n
+		s.Verbosity = n
 	}
 	return nil
 }
@@ -121,9 +121,9 @@ var dumbInit = personality{
 
 func dumbInitOptions(s *settings) []option {
 	return []option{
-		{short: 'c', long: "single-child", set: func(string) error { s.singleChild = true; return nil }},
+		{short: 'c', long: "single-child", set: func(string) error { s.SingleChild = true; return nil }},
 		{short: 'r', long: "rewrite", arg: true, set: s.addRewrites},
-		{short: 'v', long: "verbose", set: func(string) error { s.verbosity = 3; return nil }},
+		{short: 'v', long: "verbose", set: func(string) error { s.Verbosity = 3; return nil }},
 		{short: 'V', long: "version", set: s.do("version")},
 		{short: 'h', long: "help", set: s.do("help")},
 	}
@@ -133,10 +133,10 @@ func dumbInitOptions(s *settings) []option {
 // DUMB_INIT_DEBUG=1 means verbose.
 func dumbInitEnv(s *settings, environ map[string]string) error {
 	if environ["DUMB_INIT_SETSID"] == "0" {
-		s.singleChild = true
+		s.SingleChild = true
 	}
 	if environ["DUMB_INIT_DEBUG"] == "1" {
-		s.verbosity = 3
+		s.Verbosity = 3
 	}
 	return nil
 }

@@ -42,22 +42,42 @@ func Main(args []string, sigs <-chan os.Signal) int {
 	if p.name == "drainit" && len(args) > 1 && args[1] == "check" {
 		return check(p, args[2:], environ)
 	}
-	s, err := p.configure(args[1:], environ, true)
+	code, err := run(p, args[1:], environ, sigs)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", p.name, err)
+		return p.exitFor(err)
+	}
+	return code
+}
+
+// exitFor is the one place an error becomes an exit code.
+func (p personality) exitFor(err error) int {
+	var usage *usageError
+	var start *supervisor.StartError
+	switch {
+	case errors.As(err, &usage):
 		return p.usageExit
+	case errors.As(err, &start):
+		return p.execFail(start)
+	}
+	return 1
+}
+
+func run(p personality, args []string, environ map[string]string, sigs <-chan os.Signal) (int, error) {
+	s, err := p.configure(args, environ, true)
+	if err != nil {
+		return 0, err
 	}
 	if s.action != "" {
-		return s.perform(p)
+		return s.perform(p), nil
 	}
-	log := logging.New(os.Stderr, s.verbosity, s.logFormat)
+	log := logging.New(os.Stderr, s.Verbosity, s.LogFormat)
 	plan, err := s.drainPlan(environ, log)
-	if err == nil {
-		err = prepareProcess(s)
-	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", p.name, err)
-		return p.usageExit
+		return 0, err
+	}
+	if err := prepareProcess(s); err != nil {
+		return 0, err
 	}
 	cfg := s.supervisorConfig(log)
 	if len(plan.Steps) > 0 {
@@ -65,16 +85,10 @@ func Main(args []string, sigs <-chan os.Signal) int {
 		warnIfOverBudget(s, plan, log)
 	}
 	code, err := supervisor.Run(cfg, sigs)
-	var startErr *supervisor.StartError
-	switch {
-	case errors.As(err, &startErr):
-		fmt.Fprintf(os.Stderr, "%s: cannot start %v\n", p.name, err)
-		return p.execFail(startErr)
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "%s: %v\n", p.name, err)
-		return 1
+	if err != nil {
+		return 0, err
 	}
-	return s.exitCode(code)
+	return s.exitCode(code), nil
 }
 
 func (s *settings) perform(p personality) int {
@@ -97,8 +111,8 @@ func prepareProcess(s *settings) error {
 			return fmt.Errorf("cannot register as child subreaper: %w", err)
 		}
 	}
-	if s.pdeath != 0 {
-		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(s.pdeath), 0, 0, 0); err != nil {
+	if s.PdeathSignal != 0 {
+		if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(s.PdeathSignal), 0, 0, 0); err != nil {
 			return fmt.Errorf("cannot set the parent-death signal: %w", err)
 		}
 	}
@@ -108,21 +122,21 @@ func prepareProcess(s *settings) error {
 func (s *settings) supervisorConfig(log *slog.Logger) supervisor.Config {
 	cfg := supervisor.DefaultConfig()
 	cfg.Argv = s.argv
-	cfg.Session = !s.singleChild
+	cfg.Session = !s.SingleChild
 	cfg.OwnGroup = s.ownGroup
-	cfg.SignalGroup = !s.singleChild || s.killGroup
-	cfg.Rewrites = s.rewrites
-	cfg.StopSignals = s.drainSignals
-	cfg.GracePeriod = s.gracePeriod
-	cfg.StopTimeout = s.stopTimeout
-	cfg.WarnOnReap = s.warnOnReap
+	cfg.SignalGroup = !s.SingleChild || s.killGroup
+	cfg.Rewrites = s.Rewrite
+	cfg.StopSignals = s.DrainSignals
+	cfg.GracePeriod = s.GracePeriod
+	cfg.StopTimeout = s.StopTimeout
+	cfg.WarnOnReap = s.WarnOnReap
 	cfg.Log = log
 	return cfg
 }
 
 // drainPlan parses the drain steps; a bad one is a usage error.
 func (s *settings) drainPlan(environ map[string]string, log *slog.Logger) (*hooks.Plan, error) {
-	plan, err := hooks.Parse(s.prestop, environ, s.stepTimeout, log)
+	plan, err := hooks.Parse(s.Prestop, environ, s.StepTimeout, log)
 	if err != nil {
 		return nil, usagef("%s: %v", s.prestopFrom, err)
 	}

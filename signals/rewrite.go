@@ -44,3 +44,18 @@ func (r Rewrites) Apply(sig syscall.Signal) syscall.Signal {
 	}
 	return sig
 }
+
+// UnmarshalText reads a comma-separated list of rewrites, for the
+// environment: DRAINIT_REWRITE=TERM:QUIT,USR1:0.
+func (r *Rewrites) UnmarshalText(text []byte) error {
+	*r = Rewrites{}
+	for _, item := range strings.Split(string(text), ",") {
+		if strings.TrimSpace(item) == "" {
+			continue
+		}
+		if err := r.Add(item); err != nil {
+			return err
+		}
+	}
+	return nil
+}

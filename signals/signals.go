@@ -124,3 +124,27 @@ func ParseList(s string) ([]syscall.Signal, error) {
 	}
 	return out, nil
 }
+
+// List is a comma-separated list of signals read from the environment.
+type List []syscall.Signal
+
+// UnmarshalText reads TERM,QUIT or 15,3.
+func (l *List) UnmarshalText(text []byte) error {
+	sigs, err := ParseList(string(text))
+	*l = sigs
+	return err
+}
+
+// One is a single signal read from the environment; empty means none.
+type One syscall.Signal
+
+// UnmarshalText reads TERM, SIGTERM or 15.
+func (o *One) UnmarshalText(text []byte) error {
+	if len(text) == 0 {
+		*o = 0
+		return nil
+	}
+	sig, err := Parse(string(text))
+	*o = One(sig)
+	return err
+}

@@ -16,7 +16,7 @@ type StartError struct {
 	Err     error
 }
 
-func (e *StartError) Error() string { return e.Command + ": " + e.Err.Error() }
+func (e *StartError) Error() string { return "cannot start " + e.Command + ": " + e.Err.Error() }
 func (e *StartError) Unwrap() error { return e.Err }
 
 // NotFound tells "no such command" (shells exit 127) from "cannot execute" (126).

@@ -4,6 +4,7 @@
 package envconf
 
 import (
+	"encoding"
 	"errors"
 	"fmt"
 	"reflect"
@@ -28,8 +29,14 @@ func Parse(v any, environ map[string]string) error {
 	}
 	field, _ := reflect.TypeOf(v).Elem().FieldByName(perr.Name)
 	key := field.Tag.Get("env")
+	if reflect.PointerTo(perr.Type).Implements(textUnmarshaler) {
+		// Our own types say what is wrong better than their type name.
+		return fmt.Errorf("%s=%q: %w", key, environ[key], perr.Err)
+	}
 	return fmt.Errorf("%s=%q: not %s", key, environ[key], kindName(perr.Type))
 }
+
+var textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 
 func kindName(t reflect.Type) string {
 	switch {

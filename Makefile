@@ -1,5 +1,8 @@
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/drainit/drainit/cli.Version=$(VERSION)
+# -E: drainit's own entry point records the signal state it inherited before
+# the Go runtime starts (signals/entry_linux_*.s).
+ENTRY := github.com/drainit/drainit/signals.entry
+LDFLAGS := -s -w -E $(ENTRY) -X github.com/drainit/drainit/cli.Version=$(VERSION)
 
 .PHONY: build test fuzz demo bench clean
 

@@ -29,6 +29,7 @@ import (
 
 	"github.com/drainit/drainit/hooks"
 	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/signals"
 	"github.com/drainit/drainit/supervisor"
 	"golang.org/x/sys/unix"
 )
@@ -130,6 +131,7 @@ func (s *settings) supervisorConfig(log *slog.Logger) supervisor.Config {
 	cfg.GracePeriod = s.GracePeriod
 	cfg.StopTimeout = s.StopTimeout
 	cfg.WarnOnReap = s.WarnOnReap
+	cfg.ChildSigmask = signals.Inherited().Mask
 	cfg.Log = log
 	return cfg
 }

@@ -43,7 +43,7 @@ func buildAndRun(m *testing.M, dir string) int {
 	drainit = filepath.Join(dir, "drainit")
 	testprog = filepath.Join(dir, "testprog")
 	builds := [][]string{
-		{"go", "build", "-trimpath", "-o", drainit, ".."},
+		{"go", "build", "-trimpath", "-ldflags=-E github.com/drainit/drainit/signals.entry", "-o", drainit, ".."},
 		{"go", "build", "-o", testprog, "../internal/testprog"},
 	}
 	for _, b := range builds {

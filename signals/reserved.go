@@ -4,6 +4,7 @@ package signals
 
 import (
 	"os"
+	"slices"
 	"syscall"
 	"unsafe"
 
@@ -31,7 +32,7 @@ type kernelSigaction struct {
 	mask     uint64
 }
 
-func catchReserved(ch chan<- os.Signal) {
+func catchReserved(ch chan<- os.Signal, ignored []syscall.Signal) {
 	var fds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return
@@ -45,7 +46,9 @@ func catchReserved(ch chan<- os.Signal) {
 	}
 	act.handler = reservedHandlerAddr()
 	for _, sig := range []syscall.Signal{32, 34} {
-		rtSigaction(sig, &act, nil)
+		if !slices.Contains(ignored, sig) {
+			rtSigaction(sig, &act, nil)
+		}
 	}
 	go relay(os.NewFile(uintptr(fds[0]), "reserved-signals"), ch)
 }

@@ -2,6 +2,9 @@
 
 package signals
 
-import "os"
+import (
+	"os"
+	"syscall"
+)
 
-func catchReserved(chan<- os.Signal) {}
+func catchReserved(chan<- os.Signal, []syscall.Signal) {}

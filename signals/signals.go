@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -24,11 +25,33 @@ const (
 // Listen relays every signal to the returned channel. Call it before any child
 // starts: a Go PID 1 that has not asked for SIGTERM dies of it with status 2.
 // The buffer is large because signal.Notify drops what does not fit.
+//
+// A signal that drainit's parent left ignored stays ignored, by drainit and
+// so by the child (execve keeps SIG_IGN): `nohup drainit -- cmd` leaves cmd
+// deaf to SIGHUP, as `nohup cmd` would.
 func Listen() chan os.Signal {
 	ch := make(chan os.Signal, 512)
-	signal.Notify(ch)
-	catchReserved(ch)
+	ignored := Inherited().Ignored
+	if len(ignored) > 0 {
+		signal.Ignore(ignoredSignals(ignored)...)
+	}
+	var wanted []os.Signal
+	for sig := syscall.Signal(1); sig <= RTMax; sig++ {
+		if !slices.Contains(ignored, sig) {
+			wanted = append(wanted, sig)
+		}
+	}
+	signal.Notify(ch, wanted...)
+	catchReserved(ch, ignored)
 	return ch
+}
+
+func ignoredSignals(sigs []syscall.Signal) []os.Signal {
+	out := make([]os.Signal, len(sigs))
+	for i, sig := range sigs {
+		out[i] = sig
+	}
+	return out
 }
 
 // Forwardable reports whether drainit passes sig on to the child.

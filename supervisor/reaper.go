@@ -16,6 +16,7 @@ import (
 type reaper struct {
 	log        *slog.Logger
 	warnOnReap bool
+	childMask  unix.Sigset_t // every child starts with it
 
 	// mu is held across fork and registration so that reap cannot collect a
 	// new child before its waiter exists.
@@ -23,15 +24,15 @@ type reaper struct {
 	waiters map[int]chan unix.WaitStatus
 }
 
-func newReaper(log *slog.Logger, warnOnReap bool) *reaper {
-	return &reaper{log: log, warnOnReap: warnOnReap, waiters: map[int]chan unix.WaitStatus{}}
+func newReaper(log *slog.Logger, warnOnReap bool, childMask unix.Sigset_t) *reaper {
+	return &reaper{log: log, warnOnReap: warnOnReap, childMask: childMask, waiters: map[int]chan unix.WaitStatus{}}
 }
 
 // start forks and execs path; the returned channel receives its wait status.
 func (r *reaper) start(path string, argv []string, attr *syscall.ProcAttr) (int, <-chan unix.WaitStatus, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	pid, err := forkExecCleanMask(path, argv, attr)
+	pid, err := forkExecWithMask(path, argv, attr, r.childMask)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -40,14 +41,14 @@ func (r *reaper) start(path string, argv []string, attr *syscall.ProcAttr) (int,
 	return pid, done, nil
 }
 
-// forkExecCleanMask starts the child with an empty signal mask whatever mask
-// drainit inherited: the Go runtime hands the forking thread's mask to the
-// child, so the thread is pinned and its mask cleared around the fork.
-func forkExecCleanMask(path string, argv []string, attr *syscall.ProcAttr) (int, error) {
+// forkExecWithMask starts the child with mask as its signal mask, whatever
+// the mask of the thread that forks: the Go runtime hands that thread's mask
+// to the child, so the thread is pinned and its mask set around the fork.
+func forkExecWithMask(path string, argv []string, attr *syscall.ProcAttr, mask unix.Sigset_t) (int, error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	var empty, saved unix.Sigset_t
-	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &empty, &saved); err != nil {
+	var saved unix.Sigset_t
+	if err := unix.PthreadSigmask(unix.SIG_SETMASK, &mask, &saved); err != nil {
 		return 0, err
 	}
 	defer unix.PthreadSigmask(unix.SIG_SETMASK, &saved, nil)

@@ -30,6 +30,9 @@ type Config struct {
 	StopSignals []syscall.Signal // signals that start the drain, or the stop
 	StopTimeout time.Duration    // how long the tree may take to exit once told to
 	WarnOnReap  bool
+	// ChildSigmask is the signal mask every child starts with: the one
+	// drainit inherited, as exec would leave it (see signals.Inherited).
+	ChildSigmask unix.Sigset_t
 
 	// Drain, when set, runs on the first stop signal before it is forwarded,
 	// within GracePeriod (measured from that signal).
@@ -91,7 +94,7 @@ func Run(cfg Config, sigs <-chan os.Signal) (int, error) {
 		cfg:        cfg,
 		log:        cfg.Log,
 		sigs:       sigs,
-		reaper:     newReaper(cfg.Log, cfg.WarnOnReap),
+		reaper:     newReaper(cfg.Log, cfg.WarnOnReap, cfg.ChildSigmask),
 		ignoreOnce: map[syscall.Signal]bool{},
 	}
 	if err := s.start(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/drainit/drainit/internal/pidns"
 	"github.com/drainit/drainit/internal/proc"
@@ -28,6 +29,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	resetReservedSignals()
 	dir, err := os.MkdirTemp("", "drainit-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -61,6 +63,18 @@ func buildAndRun(m *testing.M, dir string) int {
 		}
 	}
 	return m.Run()
+}
+
+// resetReservedSignals gives 32 and 34 their default handlers back in the
+// test process, and so in every drainit it starts. GNU make leaves 32 and 33
+// ignored for what it runs, drainit passes an ignored signal on as ignored
+// (as exec would), and the Go runtime never touches these two itself; a
+// container runtime starts PID 1 with the defaults tested here.
+func resetReservedSignals() {
+	var dfl [4]uint64 // struct sigaction: SIG_DFL, no flags, no restorer, no mask
+	for _, sig := range []uintptr{32, 34} {
+		unix.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+	}
 }
 
 // run is one drainit process under test.

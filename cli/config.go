@@ -36,6 +36,7 @@ type settings struct {
 	argv        []string
 	ownGroup    bool   // tini: the child gets a process group of its own
 	killGroup   bool   // tini -g: signal that group, not just the child
+	noStopKill  bool   // tini, dumb-init: a forwarded stop signal arms no SIGKILL
 	action      string // help, version or license instead of a run
 	prestopFrom string // the flag or variable the steps came from, for errors
 }

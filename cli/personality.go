@@ -96,7 +96,7 @@ func tiniOptions(s *settings) []option {
 // TINI_SUBREAPER is accepted (drainit always registers), TINI_VERBOSITY sets
 // the level. tini signals only its direct child by default.
 func tiniEnv(s *settings, environ map[string]string) error {
-	s.SingleChild, s.ownGroup = true, true
+	s.SingleChild, s.ownGroup, s.noStopKill = true, true, true
 	if _, ok := environ["TINI_KILL_PROCESS_GROUP"]; ok {
 		s.killGroup = true
 	}
@@ -132,6 +132,7 @@ func dumbInitOptions(s *settings) []option {
 // dumbInitEnv follows dumb-init: DUMB_INIT_SETSID=0 means single-child mode,
 // DUMB_INIT_DEBUG=1 means verbose.
 func dumbInitEnv(s *settings, environ map[string]string) error {
+	s.noStopKill = true
 	if environ["DUMB_INIT_SETSID"] == "0" {
 		s.SingleChild = true
 	}
@@ -150,7 +151,10 @@ func (p personality) configure(args []string, environ map[string]string, needCom
 	if err := p.readEnv(s, environ); err != nil {
 		return nil, err
 	}
-	argv, err := parser{opts: p.options(s), permute: p.permute}.parse(args)
+	// glibc's getopt stops at the first operand when POSIXLY_CORRECT is set
+	// at all, and tini's users rely on it (tini -e 3 sh -c 'exit 3').
+	_, posix := environ["POSIXLY_CORRECT"]
+	argv, err := parser{opts: p.options(s), permute: p.permute && !posix}.parse(args)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}

@@ -131,6 +131,7 @@ func (s *settings) supervisorConfig(log *slog.Logger) supervisor.Config {
 	cfg.GracePeriod = s.GracePeriod
 	cfg.StopTimeout = s.StopTimeout
 	cfg.WarnOnReap = s.WarnOnReap
+	cfg.NoStopKill = s.noStopKill
 	cfg.ChildSigmask = signals.Inherited().Mask
 	cfg.Log = log
 	return cfg

@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -204,5 +206,43 @@ func TestChildStartState(t *testing.T) {
 	links := strings.Fields(r.stdout.String())
 	if len(links) != 2 || links[0] != links[1] {
 		t.Errorf("child stdout and drainit stdout differ: %q", links)
+	}
+}
+
+// Once the child runs, drainit holds no reference to the directory it was
+// started in, as dumb-init does; the child and the drain's commands keep it.
+func TestMovesToRootOnceTheChildRuns(t *testing.T) {
+	dir := t.TempDir()
+	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=exec sh -c 'pwd > drain-dir'"}, setup: func(c *exec.Cmd) { c.Dir = dir }},
+		"--", "sh", "-c", "touch ready; while :; do sleep 0.05; done")
+	waitFor(t, limit, "the child to start", func() bool { return exists(dir + "/ready") })
+	child := childrenOf(r.pid)[0]
+	if got, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", r.pid)); got != "/" {
+		t.Errorf("drainit's directory is %q, want /", got)
+	}
+	if got, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", child)); got != dir {
+		t.Errorf("the child's directory is %q, want %q", got, dir)
+	}
+	r.signal(unix.SIGTERM)
+	r.expectExit(143, limit)
+	if got := strings.TrimSpace(readFile(t, dir+"/drain-dir")); got != dir {
+		t.Errorf("the drain's command ran in %q, want %q", got, dir)
+	}
+}
+
+// Invoked as tini or dumb-init, drainit does not SIGKILL a child that takes
+// longer than the stop timeout to act on a forwarded SIGTERM.
+func TestPersonalitiesNeverKillAfterAForwardedStop(t *testing.T) {
+	for _, name := range []string{"tini", "dumb-init"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := start(t, opts{name: name, env: []string{"DRAINIT_STOP_TIMEOUT=500ms"}}, testprog, "slowterm", dir, "1500ms")
+			waitFor(t, limit, "the app to start", func() bool { return exists(dir + "/ready") })
+			r.signal(unix.SIGTERM)
+			r.expectExit(0, limit)
+			if !exists(dir + "/done") {
+				t.Error("the app was killed before it finished its shutdown")
+			}
+		})
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -119,7 +121,11 @@ func (s *supervisor) event(msg string, attrs ...any) {
 // spawn runs a drain command in its own process group (a signal forwarded to
 // the app's group must not reach it), with drainit's stdout and stderr.
 func (s *supervisor) spawn(argv []string) (int, <-chan int, error) {
-	path, err := lookPath(argv[0])
+	name := argv[0]
+	if strings.Contains(name, "/") && !filepath.IsAbs(name) {
+		name = filepath.Join(s.startDir, name)
+	}
+	path, err := lookPath(name)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -130,6 +136,7 @@ func (s *supervisor) spawn(argv []string) (int, <-chan int, error) {
 	defer devnull.Close()
 	attr := &syscall.ProcAttr{
 		Env:   os.Environ(),
+		Dir:   s.startDir,
 		Files: []uintptr{devnull.Fd(), 1, 2},
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}

@@ -34,7 +34,7 @@ func (s *supervisor) forwardReceived(sig syscall.Signal) {
 		return
 	}
 	s.forward(to)
-	if slices.Contains(s.cfg.StopSignals, sig) {
+	if slices.Contains(s.cfg.StopSignals, sig) && !s.cfg.NoStopKill {
 		s.armKill(s.cfg.StopTimeout)
 	}
 }

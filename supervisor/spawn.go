@@ -43,6 +43,12 @@ func (s *supervisor) start() error {
 	}
 	s.child, s.childDone = pid, done
 	s.log.Info("child started", "pid", pid, "command", name)
+	s.startDir, _ = os.Getwd()
+	// As dumb-init does: hold no reference to the directory drainit was
+	// started in (an unmount must not find it busy); the child keeps its own.
+	if err := os.Chdir("/"); err != nil {
+		s.log.Warn("cannot move to /", "err", err)
+	}
 	return nil
 }
 

@@ -29,7 +29,11 @@ type Config struct {
 	Rewrites    signals.Rewrites
 	StopSignals []syscall.Signal // signals that start the drain, or the stop
 	StopTimeout time.Duration    // how long the tree may take to exit once told to
-	WarnOnReap  bool
+	// NoStopKill leaves a child that was forwarded a stop signal to take as
+	// long as it likes, as tini and dumb-init do; the tree wait after the
+	// child exits is still bounded by StopTimeout.
+	NoStopKill bool
+	WarnOnReap bool
 	// ChildSigmask is the signal mask every child starts with: the one
 	// drainit inherited, as exec would leave it (see signals.Inherited).
 	ChildSigmask unix.Sigset_t
@@ -73,6 +77,7 @@ type supervisor struct {
 	exited     bool
 	noChildren bool
 
+	startDir   string // drainit's directory before it moved to /; the drain's commands run there
 	ignoreOnce map[syscall.Signal]bool
 	killAt     time.Time
 	killTimer  *time.Timer

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drainit/drainit/internal/proc"
 	"github.com/drainit/drainit/signals"
 	"golang.org/x/sys/unix"
 )
@@ -245,4 +246,38 @@ func TestPersonalitiesNeverKillAfterAForwardedStop(t *testing.T) {
 			}
 		})
 	}
+}
+
+// drainit's own writes to a stderr whose reader has gone raise SIGPIPE in
+// drainit: that is neither forwarded to the app nor logged (a log line
+// would raise another), so drainit does not spin; a SIGPIPE that another
+// process sends is forwarded.
+func TestBrokenStderrDoesNotSpin(t *testing.T) {
+	log := newSigLog(t)
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd.Close()
+	t.Cleanup(func() { wr.Close() })
+	r := start(t, opts{setup: func(c *exec.Cmd) { c.Stderr = wr }}, "-vvv", "--", testprog, "sigecho", log.path)
+	log.waitReady()
+	const sends = 50
+	for i := 0; i < sends; i++ {
+		r.signal(unix.SIGUSR1)            // each is logged at -vvv, into the broken pipe
+		time.Sleep(20 * time.Millisecond) // paces the sender; waits on nothing
+	}
+	r.signal(unix.SIGUSR2)
+	log.waitFor(unix.SIGUSR2)
+	if log.has(unix.SIGPIPE) {
+		t.Error("drainit forwarded its own SIGPIPE to the app")
+	}
+	st, _ := proc.ReadStat(r.pid)
+	if st.CPU > 30 { // clock ticks of 10 ms: a spin takes about all of the second
+		t.Errorf("drainit used %d ticks of CPU in about %v of signals", st.CPU, sends*20*time.Millisecond)
+	}
+	r.signal(unix.SIGPIPE)
+	log.waitFor(unix.SIGPIPE)
+	r.signal(unix.SIGTERM)
+	r.expectExit(0, limit)
 }

@@ -37,12 +37,12 @@ func Listen() chan os.Signal {
 	}
 	var wanted []os.Signal
 	for sig := syscall.Signal(1); sig <= RTMax; sig++ {
-		if !slices.Contains(ignored, sig) {
+		if !slices.Contains(ignored, sig) && !slices.Contains(byHandler, sig) {
 			wanted = append(wanted, sig)
 		}
 	}
 	signal.Notify(ch, wanted...)
-	catchReserved(ch, ignored)
+	catchByHandler(ch, ignored)
 	return ch
 }
 
@@ -57,13 +57,12 @@ func ignoredSignals(sigs []syscall.Signal) []os.Signal {
 // Forwardable reports whether drainit passes sig on to the child.
 //
 // Never forwarded: SIGKILL and SIGSTOP (cannot be caught), SIGCHLD (drainit's
-// own business), SIGURG (the Go runtime sends it to itself for preemption, so a
-// forward would be spurious), SIGPIPE (raised by drainit's own writes to a
-// closed log pipe, which must not kill the app), and SIGPROF and 33, which the
-// Go runtime keeps for itself and never reports.
+// own business) and 33, which the Go runtime keeps for itself. SIGPIPE,
+// SIGURG and SIGPROF reach the supervisor only when another process sent
+// them (see intake.go).
 func Forwardable(sig syscall.Signal) bool {
 	switch sig {
-	case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE, unix.SIGPROF, 33:
+	case unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, 33:
 		return false
 	}
 	return sig >= 1 && sig <= RTMax

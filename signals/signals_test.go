@@ -56,13 +56,14 @@ func TestNameRoundTrip(t *testing.T) {
 }
 
 func TestForwardable(t *testing.T) {
-	never := []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD, syscall.SIGURG, syscall.SIGPIPE, syscall.SIGPROF, 33, 0, 65}
+	never := []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP, syscall.SIGCHLD, 33, 0, 65}
 	for _, sig := range never {
 		if Forwardable(sig) {
 			t.Errorf("Forwardable(%v) = true", sig)
 		}
 	}
-	always := []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGWINCH, syscall.SIGTSTP, 32, 34, 64}
+	always := []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT, syscall.SIGWINCH, syscall.SIGTSTP, 32, 34, 64,
+		syscall.SIGPIPE, syscall.SIGURG, syscall.SIGPROF} // when another process sent them
 	for _, sig := range always {
 		if !Forwardable(sig) {
 			t.Errorf("Forwardable(%v) = false", sig)
@@ -91,6 +92,29 @@ func TestRewrites(t *testing.T) {
 	for _, bad := range []string{"TERM", "TERM:", ":QUIT", "99:1", "1:99", "TERM:NOPE"} {
 		if err := r.Add(bad); err == nil {
 			t.Errorf("Add(%q) accepted", bad)
+		}
+	}
+}
+
+func TestSentByOther(t *testing.T) {
+	const self = 100
+	tests := []struct {
+		sig       syscall.Signal
+		code, pid int32
+		want      bool
+	}{
+		{syscall.SIGPIPE, 0, self, false}, // the kernel, for drainit's own write (SI_USER, pid self)
+		{syscall.SIGPIPE, 0, 42, true},    // kill(2) from another process
+		{syscall.SIGPIPE, 0, 0, true},     // kill(2) from a parent namespace
+		{syscall.SIGURG, -6, self, false}, // the runtime's preemption tgkill (SI_TKILL)
+		{syscall.SIGURG, -1, 42, true},    // sigqueue from another process (SI_QUEUE)
+		{syscall.SIGPROF, 0x80, 0, false}, // the profiling timer (SI_KERNEL)
+		{syscall.SIGPROF, 0, 42, true},    // kill(2)
+		{34, 0, self, true},               // 32 and 34 are always someone's
+	}
+	for _, tt := range tests {
+		if got := sentByOther(tt.sig, tt.code, tt.pid, self); got != tt.want {
+			t.Errorf("sentByOther(%v, code %d, pid %d) = %v, want %v", tt.sig, tt.code, tt.pid, got, tt.want)
 		}
 	}
 }

@@ -72,8 +72,8 @@ func sigecho(args []string) {
 	fmt.Fprintf(log, "ready pid=%d pgrp=%d sid=%d fg=%d\n", os.Getpid(), unix.Getpgrp(), sid, fg)
 	for s := range ch {
 		sig := s.(syscall.Signal)
-		if sig == syscall.SIGURG || sig == syscall.SIGCHLD {
-			continue // the Go runtime's own
+		if sig == syscall.SIGCHLD {
+			continue // its own children's
 		}
 		fmt.Fprintf(log, "%d\n", int(sig))
 		if sig == exitOn {

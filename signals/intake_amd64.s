@@ -1,0 +1,37 @@
+#include "textflag.h"
+
+// intakeHandler is called by the kernel as a C signal handler (SA_SIGINFO):
+// signal number in DI, siginfo in SI, context in DX. It writes a 12-byte
+// record (signo, si_code, si_pid) to intakePipe; for SIGURG it then jumps to
+// the Go runtime's own handler, which needs it for preemption. The kernel
+// restores every register on return.
+TEXT ·intakeHandler(SB),NOSPLIT|NOFRAME,$0
+	SUBQ	$48, SP
+	MOVQ	DI, 16(SP)
+	MOVQ	SI, 24(SP)
+	MOVQ	DX, 32(SP)
+	MOVL	DI, 0(SP)
+	MOVL	8(SI), AX // si_code
+	MOVL	AX, 4(SP)
+	MOVL	16(SI), AX // si_pid
+	MOVL	AX, 8(SP)
+	MOVQ	·intakePipe(SB), DI
+	MOVQ	SP, SI
+	MOVQ	$12, DX
+	MOVQ	$1, AX // write
+	SYSCALL
+	MOVQ	16(SP), DI
+	MOVQ	24(SP), SI
+	MOVQ	32(SP), DX
+	ADDQ	$48, SP
+	CMPQ	DI, $23 // SIGURG
+	JNE	done
+	MOVQ	·runtimeURGHandler(SB), AX
+	JMP	AX
+done:
+	RET
+
+TEXT ·intakeHandlerAddr(SB),NOSPLIT,$0-8
+	LEAQ	·intakeHandler(SB), AX
+	MOVQ	AX, ret+0(FP)
+	RET

@@ -1,0 +1,37 @@
+#include "textflag.h"
+
+// intakeHandler is called by the kernel as a C signal handler (SA_SIGINFO):
+// signal number in R0, siginfo in R1, context in R2, return address in R30.
+// It writes a 12-byte record (signo, si_code, si_pid) to intakePipe; for
+// SIGURG it then jumps to the Go runtime's own handler, which needs it for
+// preemption. The kernel restores every register on return.
+TEXT ·intakeHandler(SB),NOSPLIT|NOFRAME,$0
+	SUB	$48, RSP
+	MOVD	R0, 16(RSP)
+	MOVD	R1, 24(RSP)
+	MOVD	R2, 32(RSP)
+	MOVW	R0, 0(RSP)
+	MOVW	8(R1), R3 // si_code
+	MOVW	R3, 4(RSP)
+	MOVW	16(R1), R3 // si_pid
+	MOVW	R3, 8(RSP)
+	MOVD	·intakePipe(SB), R0
+	MOVD	RSP, R1
+	MOVD	$12, R2
+	MOVD	$64, R8 // write
+	SVC
+	MOVD	16(RSP), R0
+	MOVD	24(RSP), R1
+	MOVD	32(RSP), R2
+	ADD	$48, RSP
+	CMP	$23, R0 // SIGURG
+	BNE	done
+	MOVD	·runtimeURGHandler(SB), R3
+	JMP	(R3)
+done:
+	RET
+
+TEXT ·intakeHandlerAddr(SB),NOSPLIT,$0-8
+	MOVD	$·intakeHandler(SB), R0
+	MOVD	R0, ret+0(FP)
+	RET

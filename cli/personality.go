@@ -1,11 +1,18 @@
 package cli
 
 import (
+	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 
 	"github.com/caarlos0/env/v10"
+	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/signals"
 	"github.com/drainit/drainit/supervisor"
 )
 
@@ -20,6 +27,8 @@ type personality struct {
 	options   func(s *settings) []option
 	readEnv   func(s *settings, environ map[string]string) error
 	execFail  func(*supervisor.StartError) int
+	voice     *logging.Voice                      // the peer's words for its users' logs; nil for drainit's
+	startFail func(*supervisor.StartError) string // the peer's line for a command that cannot run
 }
 
 func personalityFor(argv0 string) personality {
@@ -76,6 +85,14 @@ var tini = personality{
 	options:   tiniOptions,
 	readEnv:   tiniEnv,
 	execFail:  shellExecFail,
+	voice: &logging.Voice{Prefix: logging.TiniPrefix, Words: logging.Words{
+		"reaped zombie": func(a map[string]slog.Value) string {
+			return fmt.Sprintf("Reaped zombie process with pid=%d", a["pid"].Int64())
+		},
+		"child started": func(a map[string]slog.Value) string {
+			return fmt.Sprintf("Spawned child process '%s' with pid '%d'", a["command"].String(), a["pid"].Int64())
+		},
+	}},
 }
 
 func tiniOptions(s *settings) []option {
@@ -117,6 +134,68 @@ var dumbInit = personality{
 	options:   dumbInitOptions,
 	readEnv:   dumbInitEnv,
 	execFail:  func(*supervisor.StartError) int { return 2 },
+	voice:     &dumbInitVoice,
+	startFail: func(err *supervisor.StartError) string {
+		return fmt.Sprintf("[dumb-init] %s: %s", err.Command, strerror(err))
+	},
+}
+
+// dumbInitVoice is dumb-init's debug output (dumb-init.c, DEBUG()): its
+// own lines only, prefixed "[dumb-init] ".
+var dumbInitVoice = logging.Voice{
+	Prefix: func(slog.Level) string { return "[dumb-init] " },
+	Quiet:  func(level slog.Level) bool { return level < slog.LevelWarn },
+	Words: logging.Words{
+		"child started": func(a map[string]slog.Value) string {
+			return fmt.Sprintf("Child spawned with PID %d.", a["pid"].Int64())
+		},
+		"reaped zombie": func(a map[string]slog.Value) string {
+			return childExitLine(a)
+		},
+		"child exited": func(a map[string]slog.Value) string {
+			return childExitLine(a) + "\n" + fmt.Sprintf("[dumb-init] Child exited with status %d. Goodbye.", a["status"].Int64())
+		},
+		"forwarded": func(a map[string]slog.Value) string {
+			return fmt.Sprintf("Forwarded signal %d to children.", signum(a["signal"]))
+		},
+		"dropped by rewrite": func(a map[string]slog.Value) string {
+			return fmt.Sprintf("Not forwarding signal %d to children (ignored).", signum(a["signal"]))
+		},
+		"dropped the signal sent by releasing the terminal": func(a map[string]slog.Value) string {
+			return fmt.Sprintf("Ignoring tty hand-off signal %d.", signum(a["signal"]))
+		},
+	},
+}
+
+func childExitLine(a map[string]slog.Value) string {
+	if code := a["status"].Int64(); code > 128 {
+		return fmt.Sprintf("A child with PID %d was terminated by signal %d.", a["pid"].Int64(), code-128)
+	}
+	return fmt.Sprintf("A child with PID %d exited with exit status %d.", a["pid"].Int64(), a["status"].Int64())
+}
+
+func signum(name slog.Value) int {
+	sig, _ := signals.Parse(name.String())
+	return int(sig)
+}
+
+// strerror words an exec failure as the C library does.
+func strerror(err *supervisor.StartError) string {
+	var errno syscall.Errno
+	switch {
+	case err.NotFound():
+		return "No such file or directory"
+	case errors.As(err, &errno):
+		return errnoText(errno)
+	}
+	return err.Err.Error()
+}
+
+// errnoText capitalises Go's errno text to the C library's ("permission
+// denied" becomes "Permission denied").
+func errnoText(errno syscall.Errno) string {
+	text := errno.Error()
+	return strings.ToUpper(text[:1]) + text[1:]
 }
 
 func dumbInitOptions(s *settings) []option {

@@ -45,10 +45,18 @@ func Main(args []string, sigs <-chan os.Signal) int {
 	}
 	code, err := run(p, args[1:], environ, sigs)
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", p.name, err)
+		fmt.Fprintln(os.Stderr, p.errorLine(err))
 		return p.exitFor(err)
 	}
 	return code
+}
+
+func (p personality) errorLine(err error) string {
+	var start *supervisor.StartError
+	if p.startFail != nil && errors.As(err, &start) {
+		return p.startFail(start)
+	}
+	return p.name + ": " + err.Error()
 }
 
 // exitFor is the one place an error becomes an exit code.
@@ -73,6 +81,9 @@ func run(p personality, args []string, environ map[string]string, sigs <-chan os
 		return s.perform(p), nil
 	}
 	log := logging.New(os.Stderr, s.Verbosity, s.LogFormat)
+	if p.voice != nil && s.LogFormat == "text" {
+		log = logging.NewVoice(os.Stderr, s.Verbosity, *p.voice)
+	}
 	plan, err := s.drainPlan(environ, log)
 	if err != nil {
 		return 0, err

@@ -32,7 +32,9 @@ func (s *supervisor) start() error {
 	if err != nil {
 		return &StartError{Command: name, Err: err}
 	}
+	s.leaveStartDir()
 	attr := &syscall.ProcAttr{
+		Dir:   s.startDir,
 		Env:   os.Environ(),
 		Files: []uintptr{0, 1, 2},
 		Sys:   s.childAttr(),
@@ -43,13 +45,25 @@ func (s *supervisor) start() error {
 	}
 	s.child, s.childDone = pid, done
 	s.log.Info("child started", "pid", pid, "command", name)
-	s.startDir, _ = os.Getwd()
-	// As dumb-init does: hold no reference to the directory drainit was
-	// started in (an unmount must not find it busy); the child keeps its own.
+	return nil
+}
+
+// leaveStartDir moves drainit to / as dumb-init does, so it holds no
+// reference to the directory it was started in (an unmount must not find it
+// busy). It moves before the fork and the child changes back into the old
+// directory itself: moving after would race with a child that reads its
+// parent's directory at once.
+func (s *supervisor) leaveStartDir() {
+	dir, err := os.Getwd()
+	if err != nil {
+		s.log.Warn("cannot read the working directory; staying in it", "err", err)
+		return
+	}
 	if err := os.Chdir("/"); err != nil {
 		s.log.Warn("cannot move to /", "err", err)
+		return
 	}
-	return nil
+	s.startDir = dir
 }
 
 // lookPath finds name on PATH as a shell would; a match in the current

@@ -51,8 +51,8 @@ Options (each also read from the environment variable shown; the flag wins):
   -h, --help                show this help
   -V, --version             show the version
 
-Signals never forwarded: SIGCHLD, SIGURG and SIGPROF (the Go runtime's),
-SIGPIPE (drainit's own broken log pipe must not kill the app) and 33.
+Signals never forwarded: SIGCHLD and 33 (the Go runtime's); SIGPIPE, SIGURG,
+SIGPROF and fault signals only when another process sent them.
 Installed as a symlink named tini or dumb-init, drainit takes that tool's
 flags, variables and exit codes.
 

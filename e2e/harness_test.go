@@ -48,6 +48,11 @@ func buildAndRun(m *testing.M, dir string) int {
 		{"go", "build", "-trimpath", "-ldflags=-E github.com/drainit/drainit/signals.entry", "-o", drainit, ".."},
 		{"go", "build", "-o", testprog, "../internal/testprog"},
 	}
+	// DRAINIT_E2E_BINARY runs the suite against another build of drainit:
+	// an older one, or one for another architecture under qemu-user.
+	if bin := os.Getenv("DRAINIT_E2E_BINARY"); bin != "" {
+		builds[0] = []string{"cp", bin, drainit}
+	}
 	for _, b := range builds {
 		cmd := exec.Command(b[0], b[1:]...)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -13,24 +13,31 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Some signals os/signal cannot take, or cannot tell apart, so a small
-// assembly handler catches them instead and writes each delivery, with the
-// sender from its siginfo, to a pipe that a goroutine relays:
+// The intake is a small assembly handler installed with rt_sigaction for
+// every signal drainit takes. It writes one record per delivery (signal,
+// si_code, si_pid) to a pipe that a goroutine relays to the supervisor.
+// os/signal is not used, for three reasons measured here:
 //
-//   - 32 and 34: the Go runtime installs no handler for them, so they keep
-//     their default action. As PID 1 of a namespace the kernel drops such a
-//     signal and the app would never see it; not as PID 1 (under another
-//     init, or as a subreaper), one `kill -34` kills drainit.
-//   - SIGPIPE, SIGURG, SIGPROF: forwarded only when another process sent
-//     them. drainit's own writes to a closed pipe raise SIGPIPE from drainit
-//     itself, the runtime preempts goroutines with SIGURG sent by tgkill from
-//     drainit itself, and SIGPROF comes from the kernel's profiling timer.
+//   - it merges pending instances of a signal: of 1000 queued SIGRTMIN+1,
+//     112 reached the child. The kernel queues real-time signals, one
+//     delivery per send, and the handler runs once for each.
+//   - it drops what does not fit its bounded channel; the pipe holds 87,000
+//     records, more than the kernel queues for one user by default.
+//   - each signal it enables is a round trip with the runtime's signal-mask
+//     thread: Notify for every signal cost about 2 ms of start-up.
+//
+// The handler also carries each signal's sender, which tells a SIGPIPE,
+// SIGURG or SIGPROF that someone sent from the ones drainit raises itself
+// (see sentByOther). It chains to the Go runtime's handler for SIGURG (the
+// runtime preempts goroutines with it) and for faults the kernel raises in
+// drainit's own code (the runtime turns those into panics).
 //
 // execve resets a handler (unlike SIG_IGN) to the default, so the child
 // starts clean.
 var (
-	intakePipe        int64   // write end
-	runtimeURGHandler uintptr // the Go runtime's SIGURG handler, chained to
+	intakePipe   int64       // write end
+	chainAlways  [65]uintptr // the runtime's handler, after every record
+	chainOnFault [65]uintptr // the runtime's handler, when si_code > 0
 )
 
 func intakeHandler()
@@ -45,36 +52,60 @@ type kernelSigaction struct {
 	mask     uint64
 }
 
-// byHandler are the signals the assembly handler takes.
-var byHandler = []syscall.Signal{32, 34, unix.SIGPIPE, unix.SIGURG, unix.SIGPROF}
+// faults are the signals the kernel raises for a fault in the faulting
+// thread's own code.
+var faults = []syscall.Signal{unix.SIGILL, unix.SIGTRAP, unix.SIGBUS, unix.SIGFPE, unix.SIGSEGV, unix.SIGSTKFLT, unix.SIGSYS}
 
-func catchByHandler(ch chan<- os.Signal, ignored []syscall.Signal) {
+// notCaught are left to the kernel or the runtime: KILL and STOP cannot be
+// caught, CHLD is not needed (the reaper waits with waitid), and 33 is the
+// runtime's own (it runs per-thread system calls with it).
+var notCaught = []syscall.Signal{unix.SIGKILL, unix.SIGSTOP, unix.SIGCHLD, 33}
+
+func listen(ignored []syscall.Signal) chan os.Signal {
+	ch := make(chan os.Signal, 512)
 	var fds [2]int
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
-		return
+		return notifyAll(ch, ignored)
 	}
-	// A burst must not fill the pipe: 1 MiB holds 87,000 records, more than
-	// the kernel queues for one user by default.
 	unix.FcntlInt(uintptr(fds[1]), unix.F_SETPIPE_SZ, 1<<20)
 	intakePipe = int64(fds[1])
-	// Drop what the runtime itself hands os/signal: its SIGPIPE for a write
-	// to a closed stdout or stderr (without Notify, it would exit on it).
-	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE)
+	// A write to a closed stdout or stderr makes the runtime exit with
+	// SIGPIPE unless the signal is wanted or ignored in its own books;
+	// ignoring it there costs no round trip. The kernel-level handler set
+	// below still sees every SIGPIPE.
+	signal.Ignore(unix.SIGPIPE)
 	var urg kernelSigaction
 	if rtSigaction(unix.SIGURG, nil, &urg) != nil {
-		return
+		return notifyAll(ch, ignored)
 	}
-	runtimeURGHandler = urg.handler
-	// The runtime's flags and restorer, with our handler: SA_ONSTACK matters
-	// (goroutine stacks have no room for a signal frame), SA_SIGINFO too.
+	// The runtime's flags, restorer and mask, with our handler: SA_ONSTACK
+	// matters (goroutine stacks have no room for a signal frame).
 	act := urg
 	act.handler = intakeHandlerAddr()
-	for _, sig := range byHandler {
-		if !slices.Contains(ignored, sig) {
-			rtSigaction(sig, &act, nil)
+	for sig := syscall.Signal(1); sig <= RTMax; sig++ {
+		if slices.Contains(notCaught, sig) || slices.Contains(ignored, sig) {
+			continue
 		}
+		catch(sig, &act)
 	}
 	go relay(os.NewFile(uintptr(fds[0]), "signals"), ch)
+	return ch
+}
+
+// catch installs the handler for sig, keeping the runtime's handler where
+// the runtime still needs it.
+func catch(sig syscall.Signal, act *kernelSigaction) {
+	var old kernelSigaction
+	if rtSigaction(sig, nil, &old) != nil {
+		return
+	}
+	switch {
+	case sig == unix.SIGURG:
+		chainAlways[sig] = old.handler
+	case slices.Contains(faults, sig) && old.handler > 1:
+		chainOnFault[sig] = old.handler
+	}
+	rtSigaction(sig, act, nil)
 }
 
 // relay passes on what the handler caught, but for the signals that
@@ -104,14 +135,17 @@ func relay(r *os.File, ch chan<- os.Signal) {
 }
 
 // sentByOther tells a signal someone sent (kill, sigqueue, tgkill from
-// another process) from one drainit raised: the kernel's SIGPIPE for its
-// own write names drainit as the sender, the runtime's SIGURG is a tgkill
-// from drainit, the profiling timer's SIGPROF is SI_KERNEL. A sender in a
-// parent namespace shows as pid 0.
+// another process, the terminal) from one drainit raised: the kernel's
+// SIGPIPE for its own write names drainit as the sender, the runtime's
+// SIGURG is a tgkill from drainit, the profiling timer's SIGPROF is
+// SI_KERNEL, and a fault in drainit's code has a positive si_code (it went
+// to the runtime). A sender in a parent namespace shows as pid 0.
 func sentByOther(sig syscall.Signal, code, pid, self int32) bool {
-	switch sig {
-	case unix.SIGPIPE, unix.SIGURG, unix.SIGPROF:
+	switch {
+	case sig == unix.SIGPIPE || sig == unix.SIGURG || sig == unix.SIGPROF:
 		return code != siKernel && pid != self
+	case slices.Contains(faults, sig):
+		return code <= 0
 	}
 	return true
 }

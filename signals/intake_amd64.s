@@ -2,9 +2,10 @@
 
 // intakeHandler is called by the kernel as a C signal handler (SA_SIGINFO):
 // signal number in DI, siginfo in SI, context in DX. It writes a 12-byte
-// record (signo, si_code, si_pid) to intakePipe; for SIGURG it then jumps to
-// the Go runtime's own handler, which needs it for preemption. The kernel
-// restores every register on return.
+// record (signo, si_code, si_pid) to intakePipe, then jumps to the Go
+// runtime's handler where the runtime needs the signal (chainAlways, or
+// chainOnFault for a kernel-raised fault, si_code > 0). The kernel restores
+// every register on return.
 TEXT ·intakeHandler(SB),NOSPLIT|NOFRAME,$0
 	SUBQ	$48, SP
 	MOVQ	DI, 16(SP)
@@ -24,9 +25,18 @@ TEXT ·intakeHandler(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	24(SP), SI
 	MOVQ	32(SP), DX
 	ADDQ	$48, SP
-	CMPQ	DI, $23 // SIGURG
-	JNE	done
-	MOVQ	·runtimeURGHandler(SB), AX
+	LEAQ	·chainAlways(SB), AX
+	MOVQ	(AX)(DI*8), AX
+	TESTQ	AX, AX
+	JNZ	chain
+	MOVL	8(SI), CX // si_code
+	CMPL	CX, $0
+	JLE	done
+	LEAQ	·chainOnFault(SB), AX
+	MOVQ	(AX)(DI*8), AX
+	TESTQ	AX, AX
+	JZ	done
+chain:
 	JMP	AX
 done:
 	RET

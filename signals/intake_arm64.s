@@ -2,9 +2,10 @@
 
 // intakeHandler is called by the kernel as a C signal handler (SA_SIGINFO):
 // signal number in R0, siginfo in R1, context in R2, return address in R30.
-// It writes a 12-byte record (signo, si_code, si_pid) to intakePipe; for
-// SIGURG it then jumps to the Go runtime's own handler, which needs it for
-// preemption. The kernel restores every register on return.
+// It writes a 12-byte record (signo, si_code, si_pid) to intakePipe, then
+// jumps to the Go runtime's handler where the runtime needs the signal
+// (chainAlways, or chainOnFault for a kernel-raised fault, si_code > 0).
+// The kernel restores every register on return.
 TEXT ·intakeHandler(SB),NOSPLIT|NOFRAME,$0
 	SUB	$48, RSP
 	MOVD	R0, 16(RSP)
@@ -24,9 +25,16 @@ TEXT ·intakeHandler(SB),NOSPLIT|NOFRAME,$0
 	MOVD	24(RSP), R1
 	MOVD	32(RSP), R2
 	ADD	$48, RSP
-	CMP	$23, R0 // SIGURG
-	BNE	done
-	MOVD	·runtimeURGHandler(SB), R3
+	MOVD	$·chainAlways(SB), R3
+	MOVD	(R3)(R0<<3), R3
+	CBNZ	R3, chain
+	MOVW	8(R1), R4 // si_code, sign-extended
+	CMP	$0, R4
+	BLE	done
+	MOVD	$·chainOnFault(SB), R3
+	MOVD	(R3)(R0<<3), R3
+	CBZ	R3, done
+chain:
 	JMP	(R3)
 done:
 	RET

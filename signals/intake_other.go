@@ -7,6 +7,6 @@ import (
 	"syscall"
 )
 
-func catchByHandler(chan<- os.Signal, []syscall.Signal) {}
-
-var byHandler []syscall.Signal
+func listen(ignored []syscall.Signal) chan os.Signal {
+	return notifyAll(make(chan os.Signal, 512), ignored)
+}

@@ -22,31 +22,42 @@ const (
 	RTMax = 64
 )
 
-// Listen relays every signal to the returned channel. Call it before any child
-// starts: a Go PID 1 that has not asked for SIGTERM dies of it with status 2.
-// The buffer is large because signal.Notify drops what does not fit.
+// Listen relays every signal drainit receives to the returned channel, one
+// value per delivery (see intake.go). Call it before any child starts: a Go
+// PID 1 that has not asked for SIGTERM dies of it with status 2.
 //
 // A signal that drainit's parent left ignored stays ignored, by drainit and
 // so by the child (execve keeps SIG_IGN): `nohup drainit -- cmd` leaves cmd
-// deaf to SIGHUP, as `nohup cmd` would.
+// deaf to SIGHUP, as `nohup cmd` would. Two exceptions: SIGCHLD (ignoring
+// it would make the kernel reap drainit's children and lose their exit
+// codes) and 33, the runtime's own.
 func Listen() chan os.Signal {
-	ch := make(chan os.Signal, 512)
-	ignored := Inherited().Ignored
-	if len(ignored) > 0 {
-		signal.Ignore(ignoredSignals(ignored)...)
+	var ignored []syscall.Signal
+	for _, sig := range Inherited().Ignored {
+		if sig != unix.SIGCHLD && sig != 33 {
+			ignored = append(ignored, sig)
+		}
 	}
+	if len(ignored) > 0 {
+		signal.Ignore(asOSSignals(ignored)...)
+	}
+	return listen(ignored)
+}
+
+// notifyAll is the portable intake, where the handler cannot be installed:
+// os/signal merges queued signals and drops what overflows its channel.
+func notifyAll(ch chan os.Signal, ignored []syscall.Signal) chan os.Signal {
 	var wanted []os.Signal
 	for sig := syscall.Signal(1); sig <= RTMax; sig++ {
-		if !slices.Contains(ignored, sig) && !slices.Contains(byHandler, sig) {
+		if !slices.Contains(ignored, sig) {
 			wanted = append(wanted, sig)
 		}
 	}
 	signal.Notify(ch, wanted...)
-	catchByHandler(ch, ignored)
 	return ch
 }
 
-func ignoredSignals(sigs []syscall.Signal) []os.Signal {
+func asOSSignals(sigs []syscall.Signal) []os.Signal {
 	out := make([]os.Signal, len(sigs))
 	for i, sig := range sigs {
 		out[i] = sig

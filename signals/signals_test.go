@@ -111,6 +111,10 @@ func TestSentByOther(t *testing.T) {
 		{syscall.SIGPROF, 0x80, 0, false}, // the profiling timer (SI_KERNEL)
 		{syscall.SIGPROF, 0, 42, true},    // kill(2)
 		{34, 0, self, true},               // 32 and 34 are always someone's
+		{syscall.SIGSEGV, 1, self, false}, // a fault in drainit's code (SEGV_MAPERR): the runtime's
+		{syscall.SIGSEGV, 0, 42, true},    // kill -SEGV from another process
+		{syscall.SIGBUS, -1, 0, true},     // sigqueue from a parent namespace
+		{syscall.SIGUSR1, 0x80, 0, true},  // the kernel on someone's behalf (a terminal)
 	}
 	for _, tt := range tests {
 		if got := sentByOther(tt.sig, tt.code, tt.pid, self); got != tt.want {

@@ -11,8 +11,6 @@ import (
 
 func (s *supervisor) onSignal(sig syscall.Signal) {
 	switch {
-	case sig == unix.SIGCHLD:
-		s.noChildren = s.reaper.reap()
 	case s.ignoreOnce[sig]:
 		delete(s.ignoreOnce, sig)
 		s.log.Debug("dropped the signal sent by releasing the terminal", "signal", signals.Name(sig))

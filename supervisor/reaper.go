@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -13,6 +14,10 @@ import (
 // reaper is the only caller of Wait4 in drainit. Mixing os/exec's Wait with a
 // Wait4(-1) loop loses exit statuses, so every process drainit starts goes
 // through start, and its status is routed back by pid.
+//
+// It does not wait for SIGCHLD: a goroutine blocks in waitid until a child
+// has exited, so no storm of other signals, full channel or stalled log
+// writer can delay or lose a reap.
 type reaper struct {
 	log        *slog.Logger
 	warnOnReap bool
@@ -22,10 +27,45 @@ type reaper struct {
 	// new child before its waiter exists.
 	mu      sync.Mutex
 	waiters map[int]chan unix.WaitStatus
+
+	started  chan struct{} // a process was started: wakes watch after ECHILD
+	changed  chan struct{} // watch reaped something; none may have changed
+	noneLeft atomic.Bool   // drainit has no children
 }
 
 func newReaper(log *slog.Logger, warnOnReap bool, childMask unix.Sigset_t) *reaper {
-	return &reaper{log: log, warnOnReap: warnOnReap, childMask: childMask, waiters: map[int]chan unix.WaitStatus{}}
+	return &reaper{
+		log:        log,
+		warnOnReap: warnOnReap,
+		childMask:  childMask,
+		waiters:    map[int]chan unix.WaitStatus{},
+		started:    make(chan struct{}, 1),
+		changed:    make(chan struct{}, 1),
+	}
+}
+
+// watch reaps every child as soon as it exits, for as long as drainit runs.
+func (r *reaper) watch() {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOWAIT|unix.WALL, nil)
+		switch err {
+		case nil, unix.ECHILD:
+		case unix.EINTR:
+			continue
+		default:
+			r.log.Error("waitid failed", "err", err)
+			return
+		}
+		none := r.reap()
+		select {
+		case r.changed <- struct{}{}:
+		default:
+		}
+		if none {
+			<-r.started
+		}
+	}
 }
 
 // start forks and execs path; the returned channel receives its wait status.
@@ -38,6 +78,11 @@ func (r *reaper) start(path string, argv []string, attr *syscall.ProcAttr) (int,
 	}
 	done := make(chan unix.WaitStatus, 1)
 	r.waiters[pid] = done
+	r.noneLeft.Store(false)
+	select {
+	case r.started <- struct{}{}:
+	default:
+	}
 	return pid, done, nil
 }
 
@@ -55,41 +100,54 @@ func forkExecWithMask(path string, argv []string, attr *syscall.ProcAttr, mask u
 	return syscall.ForkExec(path, argv, attr)
 }
 
-// reap collects every exited child without blocking. It reports true when
-// drainit has no children left: as PID 1 or a subreaper every descendant
-// becomes a child once its parent dies, so no children means no tree.
+// reap collects every exited child without blocking and routes the status
+// of each process drainit started; the others are logged once the lock is
+// released, so a stalled log writer cannot hold up a fork. It reports true
+// when drainit has no children left: as PID 1 or a subreaper every
+// descendant becomes a child once its parent dies, so no children means no
+// tree.
 func (r *reaper) reap() (none bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.ECHILD:
-			return true
-		case err != nil:
-			r.log.Error("wait4 failed", "err", err)
-			return false
-		case pid <= 0:
-			return false
-		}
-		r.route(pid, ws)
-	}
-}
-
-func (r *reaper) route(pid int, ws unix.WaitStatus) {
-	if done, ok := r.waiters[pid]; ok {
-		delete(r.waiters, pid)
-		done <- ws
-		return
-	}
+	orphans, none := r.collect()
 	level := slog.LevelDebug
 	if r.warnOnReap {
 		level = slog.LevelWarn
 	}
-	r.log.Log(context.Background(), level, "reaped zombie", "pid", pid, "status", ExitCode(ws))
+	for _, z := range orphans {
+		r.log.Log(context.Background(), level, "reaped zombie", "pid", z.pid, "status", ExitCode(z.status))
+	}
+	return none
+}
+
+type zombie struct {
+	pid    int
+	status unix.WaitStatus
+}
+
+func (r *reaper) collect() (orphans []zombie, none bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG|unix.WALL, nil)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.ECHILD:
+			r.noneLeft.Store(true)
+			return orphans, true
+		case err != nil:
+			r.log.Error("wait4 failed", "err", err)
+			return orphans, false
+		case pid <= 0:
+			return orphans, false
+		}
+		if done, ok := r.waiters[pid]; ok {
+			delete(r.waiters, pid)
+			done <- ws
+		} else {
+			orphans = append(orphans, zombie{pid, ws})
+		}
+	}
 }
 
 // ExitCode turns a wait status into a shell-style exit code: the code itself,

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -42,8 +41,6 @@ type sup struct {
 func startSup(t *testing.T, cfg Config, script string) *sup {
 	t.Helper()
 	s := &sup{t: t, sigs: make(chan os.Signal, 64), dir: t.TempDir(), code: make(chan int, 1)}
-	signal.Notify(s.sigs, unix.SIGCHLD)
-	t.Cleanup(func() { signal.Stop(s.sigs) })
 	cfg.Argv = []string{"sh", "-c", "cd " + s.dir + "\n" + script}
 	cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	go func() {

@@ -105,6 +105,7 @@ func Run(cfg Config, sigs <-chan os.Signal) (int, error) {
 	if err := s.start(); err != nil {
 		return 0, err
 	}
+	go s.reaper.watch()
 	s.runStartHooks()
 	defer s.stopStartHooks()
 	s.loop()
@@ -118,6 +119,8 @@ func (s *supervisor) loop() {
 			s.onSignal(sig.(syscall.Signal))
 		case ws := <-s.childDone:
 			s.onChildExit(ws)
+		case <-s.reaper.changed:
+			s.noChildren = s.reaper.noneLeft.Load()
 		case <-s.killC():
 			s.onKillTimer()
 		case <-s.drain.done:
@@ -139,6 +142,7 @@ func (s *supervisor) done() bool {
 func (s *supervisor) onChildExit(ws unix.WaitStatus) {
 	s.status, s.exited = ws, true
 	s.childDone = nil
+	s.noChildren = s.reaper.noneLeft.Load()
 	s.event("child exited", "pid", s.child, "status", ExitCode(ws))
 	if s.drain.state == draining {
 		s.endDrain(errChildExited)

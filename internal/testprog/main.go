@@ -4,6 +4,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,7 +22,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: testprog sigecho|orphans|zombies|slowterm|ignoreterm ARGS")
+		fail("usage: testprog sigecho|orphans|zombies|slowterm|ignoreterm|sigpong|reapclock|launch|sigcount ARGS")
 	}
 	args := os.Args[2:]
 	switch os.Args[1] {
@@ -41,6 +42,8 @@ func main() {
 		reapclock(args)
 	case "launch":
 		launch(args)
+	case "sigcount":
+		sigcount(args)
 	default:
 		fail("unknown subcommand " + os.Args[1])
 	}
@@ -259,4 +262,64 @@ func launch(args []string) {
 		fail(err.Error())
 	}
 	fail(syscall.Exec(path, args[2:], os.Environ()).Error())
+}
+
+// sigcount OUT [AFTER CODE]: counts every delivery of the signals it was
+// started with blocked (start it through launch), by signalfd, so queued
+// real-time signals are counted one by one; after each read it rewrites OUT
+// with "SIGNAL COUNT" lines. With AFTER, it writes the time (Unix
+// milliseconds) to OUT.exit and exits with CODE once AFTER has passed.
+func sigcount(args []string) {
+	if len(args) != 1 && len(args) != 3 {
+		fail("sigcount OUT [AFTER CODE]")
+	}
+	var blocked unix.Sigset_t
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, nil, &blocked); err != nil || blocked.Val[0] == 0 {
+		fail("sigcount needs signals blocked (start it through launch)")
+	}
+	fd, err := unix.Signalfd(-1, &blocked, unix.SFD_CLOEXEC)
+	if err != nil {
+		fail(err.Error())
+	}
+	if len(args) == 3 {
+		go exitAfter(args[0]+".exit", args[1], args[2])
+	}
+	counts := map[int]int{}
+	writeCounts(args[0], counts)
+	buf := make([]byte, 128*256) // struct signalfd_siginfo is 128 bytes
+	for {
+		n, err := unix.Read(fd, buf)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			fail(err.Error())
+		}
+		for off := 0; off+128 <= n; off += 128 {
+			counts[int(binary.NativeEndian.Uint32(buf[off:]))]++
+		}
+		writeCounts(args[0], counts)
+	}
+}
+
+func exitAfter(stamp, after, code string) {
+	d, _ := time.ParseDuration(after)
+	n, _ := strconv.Atoi(code)
+	time.Sleep(d)
+	os.WriteFile(stamp, []byte(strconv.FormatInt(time.Now().UnixMilli(), 10)), 0o644)
+	os.Exit(n)
+}
+
+// writeCounts replaces path whole, so a reader never sees half a file.
+func writeCounts(path string, counts map[int]int) {
+	var b strings.Builder
+	for sig, n := range counts {
+		fmt.Fprintf(&b, "%d %d\n", sig, n)
+	}
+	if err := os.WriteFile(path+".tmp", []byte(b.String()), 0o644); err != nil {
+		fail(err.Error())
+	}
+	if err := os.Rename(path+".tmp", path); err != nil {
+		fail(err.Error())
+	}
 }

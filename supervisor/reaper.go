@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/drainit/drainit/signals"
 	"golang.org/x/sys/unix"
 )
 
@@ -70,6 +71,7 @@ func (r *reaper) watch() {
 
 // start forks and execs path; the returned channel receives its wait status.
 func (r *reaper) start(path string, argv []string, attr *syscall.ProcAttr) (int, <-chan unix.WaitStatus, error) {
+	path, argv = signals.ThroughLauncher(path, argv)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pid, err := forkExecWithMask(path, argv, attr, r.childMask)

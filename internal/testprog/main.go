@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/drainit/drainit/internal/proc"
 	"github.com/drainit/drainit/signals"
@@ -247,6 +248,10 @@ func launch(args []string) {
 	}
 	for _, sig := range ignore {
 		signal.Ignore(sig)
+		// The runtime keeps its own handler for faults whatever Ignore
+		// says; execve keeps a SIG_IGN set underneath it.
+		ign := [4]uint64{1} // struct sigaction: SIG_IGN
+		unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&ign)), 0, 8, 0, 0)
 	}
 	path, err := exec.LookPath(args[2])
 	if err != nil {

@@ -16,6 +16,7 @@ type Costs struct {
 	Memory    []MemoryResult
 	Reaping   []ReapResult
 	Idle      []IdleResult
+	Storm     []StormResult
 	Repeats   map[string]int
 	StartedAt time.Time
 }
@@ -50,6 +51,15 @@ type ReapResult struct {
 	Name                   string
 	MedianMs, MinMs, MaxMs float64
 	Runs                   int
+}
+
+// StormResult is how the init passes on 1000 queued real-time signals, and
+// how long after its child's exit it exits while two senders flood it.
+type StormResult struct {
+	Name                            string
+	Sent, Delivered                 int
+	ExitLateMedianMs, ExitLateMaxMs float64
+	WrongCodes, Runs                int
 }
 
 // IdleResult is what the init used while its child slept.

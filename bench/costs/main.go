@@ -1,7 +1,8 @@
 // Command costs measures what a PID 1 costs, drainit beside tini,
 // tini-static, dumb-init and catatonit in the same run: start-up overhead
 // (hyperfine), signal forwarding latency, idle memory and binary size,
-// reaping 10,000 orphaned zombies, and idle wake-ups.
+// reaping 10,000 orphaned zombies, queued signals and a child exiting in a
+// signal storm, and idle wake-ups.
 //
 // Run as root from the repository root: go run ./bench/costs
 package main
@@ -67,9 +68,9 @@ func run(s settings) error {
 		{"drainit", []string{s.drainit, "--"}},
 	}
 	floor := []initCmd{{"Go floor (reference)", []string{gofloor, "--"}}}
-	reps := map[string]int{"startup": 300, "latency": 2000, "reaping": 7, "idle_seconds": 10}
+	reps := map[string]int{"startup": 300, "latency": 2000, "reaping": 7, "idle_seconds": 10, "storm": 8}
 	if s.quick {
-		reps = map[string]int{"startup": 30, "latency": 200, "reaping": 2, "idle_seconds": 2}
+		reps = map[string]int{"startup": 30, "latency": 200, "reaping": 2, "idle_seconds": 2, "storm": 2}
 	}
 	c := benchdata.Costs{Repeats: reps, StartedAt: time.Now()}
 	steps := []struct {
@@ -83,6 +84,7 @@ func run(s settings) error {
 		{"signal latency", func() (err error) { c.Latency, err = measureLatency(inits, s.testprog, reps["latency"]); return }},
 		{"memory", func() (err error) { c.Memory, err = measureMemory(append(inits, floor...)); return }},
 		{"reaping", func() (err error) { c.Reaping, err = measureReaping(inits, s.testprog, reps["reaping"]); return }},
+		{"signal storm", func() (err error) { c.Storm, err = measureStorm(inits, s.testprog, dir, reps["storm"]); return }},
 		{"idle wake-ups", func() (err error) {
 			c.Idle, err = measureIdle(inits, time.Duration(reps["idle_seconds"])*time.Second)
 			return

@@ -43,12 +43,13 @@ func memTotal() string {
 func costsSection(c benchdata.Costs) string {
 	var b strings.Builder
 	b.WriteString("\n## 2. What the init itself costs\n\n`go run ./bench/costs`, all inits in the same run. " +
-		"\"Go floor\" is a reference, not an init: the smallest Go program that asks for every signal and runs a child " +
+		"\"Go floor\" is a reference, not an init: a Go program that only runs its child and waits for it " +
 		"(`bench/costs/gofloor`), to show what any Go PID 1 pays before doing anything.\n\n")
 	fmt.Fprintf(&b, "**Start-up** (`hyperfine -N --warmup 20 --runs %d 'INIT -- /bin/true'`; not as PID 1):\n\n", c.Repeats["startup"])
-	b.WriteString("| command | median | p25 to p75 | overhead over /bin/true |\n|---|---|---|---|\n")
+	b.WriteString("| command | median | p25 to p75 | overhead over /bin/true | median / tini's |\n|---|---|---|---|---|\n")
+	tini := find(c.Startup, "tini", func(r benchdata.StartupResult) string { return r.Name }).MedianMs
 	for _, r := range c.Startup {
-		fmt.Fprintf(&b, "| %s | %.2f ms | %.2f to %.2f ms | %+.2f ms |\n", r.Name, r.MedianMs, r.P25, r.P75, r.OverheadMs)
+		fmt.Fprintf(&b, "| %s | %.2f ms | %.2f to %.2f ms | %+.2f ms | %.2fx |\n", r.Name, r.MedianMs, r.P25, r.P75, r.OverheadMs, r.MedianMs/tini)
 	}
 	fmt.Fprintf(&b, "\n**Signal forwarding latency** (as PID 1 of a PID namespace; %d SIGUSR1 sent to the init, timed until the child's "+
 		"handler has written one byte to a pipe; the child is the same Go program for every init):\n\n", c.Repeats["latency"])
@@ -66,6 +67,13 @@ func costsSection(c benchdata.Costs) string {
 	b.WriteString("| init | median | min to max |\n|---|---|---|\n")
 	for _, r := range c.Reaping {
 		fmt.Fprintf(&b, "| %s | %.1f ms | %.1f to %.1f ms |\n", r.Name, r.MedianMs, r.MinMs, r.MaxMs)
+	}
+	fmt.Fprintf(&b, "\n**Signal storms** (as PID 1; 1000 SIGRTMIN+1 sent back to back to the init, counted by a child that blocks "+
+		"them and reads them from a signalfd; then, %d runs, two senders flood the init with SIGRTMIN+1 and SIGUSR1 while "+
+		"its child exits with 42, timed from the child's exit to the init's):\n\n", c.Repeats["storm"])
+	b.WriteString("| init | queued signals delivered | exit noticed after (median) | worst | wrong exit codes |\n|---|---|---|---|---|\n")
+	for _, r := range c.Storm {
+		fmt.Fprintf(&b, "| %s | %d of %d | %.1f ms | %.1f ms | %d of %d |\n", r.Name, r.Delivered, r.Sent, r.ExitLateMedianMs, r.ExitLateMaxMs, r.WrongCodes, r.Runs)
 	}
 	fmt.Fprintf(&b, "\n**Idle wake-ups** (as PID 1 with a sleeping child, over %d s; CPU time in clock ticks of 10 ms, context "+
 		"switches summed over all threads):\n\n", c.Repeats["idle_seconds"])

@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 ENTRY := github.com/drainit/drainit/signals.entry
 LDFLAGS := -s -w -E $(ENTRY) -X github.com/drainit/drainit/cli.Version=$(VERSION)
 
-.PHONY: build test fuzz demo bench clean
+.PHONY: build testbins test fuzz demo bench clean docker-images test-docker bench-docker release
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/drainit .
@@ -13,6 +13,29 @@ test: build
 	go vet ./...
 	go test -count=1 -timeout 10m ./...
 	scripts/test-unprivileged.sh
+
+# The test app and the fake registry as static binaries, for the images.
+testbins:
+	CGO_ENABLED=0 go build -trimpath -o bin/testprog ./internal/testprog
+	CGO_ENABLED=0 go build -trimpath -o bin/fakeregistryd ./internal/fakeregistry/fakeregistryd
+
+# Every image the container tests and examples use, built from nothing (no
+# pulls): a Debian base by debootstrap, drainit:dev FROM scratch, the Java
+# example and the test kit. Needs root and a Docker engine.
+docker-images: build testbins
+	scripts/docker-images.sh
+
+# The container tests: drainit under the Docker engine's own commands.
+test-docker: docker-images
+	DRAINIT_DOCKER_TESTS=1 go test -count=1 -timeout 20m -v ./e2e/docker/
+
+# Static binaries for linux/amd64 and linux/arm64, and their SHA256SUMS.
+release:
+	rm -rf dist && mkdir -p dist
+	for arch in amd64 arm64; do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch go build -trimpath -ldflags '$(LDFLAGS)' -o dist/drainit-linux-$$arch . || exit 1; \
+	done
+	cd dist && sha256sum drainit-linux-* > SHA256SUMS && cat SHA256SUMS
 
 # Every fuzz target for FUZZTIME (3s) each; CI runs it after the tests.
 fuzz:
@@ -29,4 +52,4 @@ demo: build
 	examples/demo.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -1,0 +1,33 @@
+// Command fakeregistryd serves the fake Nacos on ADDR (default :8848) for
+// tests that run the registry in a container of its own; GET /fake/events
+// answers what it saw, one event a line ("RFC3339Nano what").
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/drainit/drainit/internal/fakeregistry"
+)
+
+func main() {
+	addr := ":8848"
+	if len(os.Args) > 1 {
+		addr = os.Args[1]
+	}
+	nacos := fakeregistry.NewNacos()
+	mux := http.NewServeMux()
+	mux.Handle("/nacos/", nacos)
+	mux.HandleFunc("GET /fake/events", func(w http.ResponseWriter, r *http.Request) {
+		for _, e := range nacos.Events() {
+			fmt.Fprintf(w, "%s %s\n", e.At.Format(time.RFC3339Nano), e.What)
+		}
+	})
+	fmt.Fprintln(os.Stderr, "fakeregistryd: fake Nacos on", addr)
+	if err := http.ListenAndServe(addr, mux); err != nil {
+		fmt.Fprintln(os.Stderr, "fakeregistryd:", err)
+		os.Exit(1)
+	}
+}

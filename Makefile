@@ -14,10 +14,12 @@ test: build
 	go test -count=1 -timeout 10m ./...
 	scripts/test-unprivileged.sh
 
-# The test app and the fake registry as static binaries, for the images.
+# The test app, the fake registry and the rollout bench as static binaries,
+# for the images.
 testbins:
 	CGO_ENABLED=0 go build -trimpath -o bin/testprog ./internal/testprog
 	CGO_ENABLED=0 go build -trimpath -o bin/fakeregistryd ./internal/fakeregistry/fakeregistryd
+	CGO_ENABLED=0 go build -trimpath -o bin/rollout ./bench/rollout
 
 # Every image the container tests and examples use, built from nothing (no
 # pulls): a Debian base by debootstrap, drainit:dev FROM scratch, the Java
@@ -28,6 +30,11 @@ docker-images: build testbins
 # The container tests: drainit under the Docker engine's own commands.
 test-docker: docker-images
 	DRAINIT_DOCKER_TESTS=1 go test -count=1 -timeout 20m -v ./e2e/docker/
+
+# The rolling-update bench across containers (registry, old and new
+# instance, callers), stopped with docker stop; about 10 minutes.
+bench-docker: docker-images
+	go run ./bench/rollout -docker -runs 3
 
 # Static binaries for linux/amd64 and linux/arm64, and their SHA256SUMS.
 release:

@@ -2,17 +2,20 @@
 # Builds, from nothing but Debian's packages and this repository, every image
 # the container tests and examples use (no image is pulled):
 #   drainit-base-jdk:dev       Debian bookworm (debootstrap, minbase) with bash
-#                              and OpenJDK 17; rebuilt only when its recipe changes
+#                              OpenJDK 17, tini and dumb-init; rebuilt only when
+#                              its recipe changes
 #   drainit:dev                drainit alone, FROM scratch, at /drainit
 #   drainit-example-java:dev   examples/legacy-java/Dockerfile on the local base
 #   drainit-testkit:dev        drainit (also as tini, dumb-init), testprog and
 #                              the fake registry on the local base
+#   drainit-rollout:dev        the rollout bench's service, callers and registry,
+#                              with drainit and the real tini and dumb-init
 # Every image carries the label drainit.test=1. Needs root and a Docker engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base=drainit-base-jdk:dev
 suite=bookworm
-packages=openjdk-17-jdk-headless
+packages=openjdk-17-jdk-headless,tini,dumb-init
 recipe="$suite minbase $packages"
 mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
 mirror=${mirror:-http://deb.debian.org/debian}
@@ -39,7 +42,7 @@ build_base() {
     --change "LABEL drainit.recipe=\"$recipe\" drainit.test=1" - "$base" >/dev/null
 }
 
-# build_from DIR FILES...: a build context holding only FILES (from bin/).
+# context_of FILES...: a build context holding only FILES.
 context_of() {
   local dir
   dir=$(mktemp -d)
@@ -56,5 +59,9 @@ docker build -q --label drainit.test=1 -f examples/legacy-java/Dockerfile \
 ctx=$(context_of bin/drainit bin/testprog bin/fakeregistryd)
 docker build -q --label drainit.test=1 -f docker/testkit.Dockerfile --build-arg BASE_IMAGE="$base" \
   -t drainit-testkit:dev "$ctx" >/dev/null
+rm -rf "$ctx"
+ctx=$(context_of bin/drainit bin/fakeregistryd bin/rollout bench/rollout/service/Service.java bench/rollout/service/start.sh)
+docker build -q --label drainit.test=1 -f docker/rollout.Dockerfile --build-arg BASE_IMAGE="$base" \
+  -t drainit-rollout:dev "$ctx" >/dev/null
 rm -rf "$ctx"
 docker image ls --filter label=drainit.test=1 --format '{{.Repository}}:{{.Tag}} {{.Size}}'

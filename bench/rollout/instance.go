@@ -32,7 +32,7 @@ func startInstance(s settings, w wrapper, nacos, events string) (*instance, erro
 		argv = append(argv, a)
 	}
 	cmd := pidns.Command(append(argv, s.script)...)
-	fill := strings.NewReplacer("{PORT}", strconv.Itoa(port), "{NACOS}", nacos)
+	fill := strings.NewReplacer("{PORT}", strconv.Itoa(port), "{NACOS}", nacos, "{IP}", "127.0.0.1")
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "NACOS_ADDR="+nacos, "SERVICE=demo",
 		"EVENTS_FILE="+events, "CLASSES="+s.classes,
 		"DRAINIT_GRACE_PERIOD="+s.grace.String(), "DRAINIT_STOP_TIMEOUT=8s")

@@ -9,7 +9,8 @@
 // from outside its namespace, as the kubelet sends it, and SIGKILL when the
 // grace period runs out; the load goes on until callers must have noticed.
 //
-// Run as root from the repository root: go run ./bench/rollout
+// Run as root from the repository root: go run ./bench/rollout; with
+// -docker, the same across containers (see docker.go).
 package main
 
 import (
@@ -40,7 +41,7 @@ var wrappers = []wrapper{
 	{Name: "drainit, no drain", argv: []string{"drainit", "--"}},
 	{Name: "drainit, nacos + wait", argv: []string{"drainit", "--"}, env: []string{
 		"DRAINIT_PRESTOP=nacos; sleep 2s", "DRAINIT_NACOS_ADDR={NACOS}", "DRAINIT_NACOS_SERVICE=demo",
-		"DRAINIT_NACOS_IP=127.0.0.1", "DRAINIT_NACOS_PORT={PORT}"}},
+		"DRAINIT_NACOS_IP={IP}", "DRAINIT_NACOS_PORT={PORT}"}},
 	{Name: "drainit, actuator + wait", argv: []string{"drainit", "--"}, env: []string{
 		"DRAINIT_PRESTOP=http POST http://127.0.0.1:{PORT}/actuator/deregister; sleep 2s"}},
 }
@@ -52,6 +53,8 @@ type settings struct {
 	drainit string
 	out     string
 	only    string
+	docker  bool
+	caller  string
 	classes string
 	script  string
 }
@@ -64,8 +67,19 @@ func main() {
 	flag.StringVar(&s.drainit, "drainit", "bin/drainit", "the drainit binary")
 	flag.StringVar(&s.out, "out", "bench/results", "where to write rollout.json")
 	flag.StringVar(&s.only, "only", "", "run only wrappers whose name contains this")
+	flag.BoolVar(&s.docker, "docker", false, "run every instance in a container under the Docker engine (needs make docker-images)")
+	flag.StringVar(&s.caller, "caller", "", "be the callers' container: load the service listed at this registry until SIGTERM")
 	flag.Parse()
-	if err := run(s); err != nil {
+	var err error
+	switch {
+	case s.caller != "":
+		err = runCaller(s.caller, s.rate)
+	case s.docker:
+		err = runDocker(s)
+	default:
+		err = run(s)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "rollout:", err)
 		os.Exit(1)
 	}

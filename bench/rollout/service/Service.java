@@ -27,11 +27,13 @@ public class Service {
     public static void main(String[] args) throws Exception {
         int port = Integer.parseInt(System.getenv("PORT"));
         nacos = System.getenv("NACOS_ADDR");
-        instance = "serviceName=" + System.getenv("SERVICE") + "&ip=127.0.0.1&port=" + port + "&ephemeral=true";
+        String ip = System.getenv().getOrDefault("IP", "127.0.0.1"); // the address callers reach
+        instance = "serviceName=" + System.getenv("SERVICE") + "&ip=" + ip + "&port=" + port + "&ephemeral=true";
         long beatMillis = Long.parseLong(System.getenv().getOrDefault("BEAT_MS", "500"));
         int workMillis = Integer.parseInt(System.getenv().getOrDefault("WORK_MS", "20"));
 
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 512);
+        String host = System.getenv().getOrDefault("HOST", "127.0.0.1");
+        HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 512);
         server.setExecutor(Executors.newFixedThreadPool(64));
         server.createContext("/", ex -> {
             sleep(workMillis);

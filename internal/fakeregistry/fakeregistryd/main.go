@@ -1,6 +1,10 @@
 // Command fakeregistryd serves the fake Nacos on ADDR (default :8848) for
-// tests that run the registry in a container of its own; GET /fake/events
-// answers what it saw, one event a line ("RFC3339Nano what").
+// tests and benches that run the registry in a container of its own; with
+// BEAT_EXPIRY (a duration), instances without a heartbeat for that long are
+// removed. GET /fake/events answers what it saw, one event a line
+// ("RFC3339Nano what").
+//
+// Usage: fakeregistryd [ADDR [BEAT_EXPIRY]]
 package main
 
 import (
@@ -18,6 +22,14 @@ func main() {
 		addr = os.Args[1]
 	}
 	nacos := fakeregistry.NewNacos()
+	if len(os.Args) > 2 {
+		expiry, err := time.ParseDuration(os.Args[2])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fakeregistryd:", err)
+			os.Exit(2)
+		}
+		nacos.BeatExpiry = expiry
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/nacos/", nacos)
 	mux.HandleFunc("GET /fake/events", func(w http.ResponseWriter, r *http.Request) {

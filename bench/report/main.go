@@ -40,7 +40,13 @@ func run() error {
 	if err := plotCosts(costs); err != nil {
 		return err
 	}
-	page := strings.Join([]string{header(costs), rolloutSection(rollout, rows), costsSection(costs), behindSection(costs)}, "\n")
+	sections := []string{header(costs), rolloutSection(rollout, rows)}
+	var docker benchdata.Rollout
+	if readJSON("bench/results/rollout-docker.json", &docker) == nil {
+		sections = append(sections, dockerSection(docker, summarize(docker)))
+	}
+	sections = append(sections, costsSection(costs), behindSection(costs))
+	page := strings.Join(sections, "\n")
 	if err := os.WriteFile("docs/benchmarks.md", []byte(page), 0o644); err != nil {
 		return err
 	}

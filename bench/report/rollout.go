@@ -63,6 +63,18 @@ func rolloutSection(r benchdata.Rollout, rows []*row) string {
 		"graceful shutdown hook, then deregistration as Spring Cloud does it) behind a legacy `start.sh`, each as PID 1 of its own PID "+
 		"namespace under the wrapper. The old one gets SIGTERM from outside its namespace and SIGKILL after the %s grace period; the "+
 		"load goes on 5 s after it is gone. %d runs per wrapper; failed shows min / median / max.\n\n", r.Runs, r.Rate, r.Grace, r.Runs)
+	b.WriteString(rolloutTable(rows))
+	b.WriteString("\nThe kinds add up every run's failures. ![failed requests per wrapper](img/rollout.svg)\n\n")
+	b.WriteString("Why: bash as PID 1 ignores SIGTERM, so the JVM is SIGKILLed at the end of the grace period; tini (direct " +
+		"child) and tini -g / dumb-init (whole group) exit as soon as bash dies, and the kernel kills the JVM with the namespace, " +
+		"before it deregisters; drainit without a drain lets the JVM finish, but the JVM stops accepting before callers have " +
+		"noticed; drainit with a drain takes the instance out first and forwards SIGTERM once callers have moved on.\n")
+	return b.String()
+}
+
+// rolloutTable has a row per wrapper.
+func rolloutTable(rows []*row) string {
+	var b strings.Builder
 	b.WriteString("| wrapper | sent (median) | failed (min / median / max) | refused | reset | timeout | non-2xx | JVM hook completed | SIGTERM to exit (median, range) | exit |\n")
 	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, w := range rows {
@@ -72,12 +84,25 @@ func rolloutSection(r benchdata.Rollout, rows []*row) string {
 			w.hooks, w.runs, median(w.stop).Round(time.Millisecond), slices.Min(w.stop).Round(time.Millisecond),
 			slices.Max(w.stop).Round(time.Millisecond), strings.Join(w.statuses, ", "))
 	}
-	b.WriteString("\nThe kinds add up every run's failures. ![failed requests per wrapper](img/rollout.svg)\n\n")
-	b.WriteString("Why: bash as PID 1 ignores SIGTERM, so the JVM is SIGKILLed at the end of the grace period; tini (direct " +
-		"child) and tini -g / dumb-init (whole group) exit as soon as bash dies, and the kernel kills the JVM with the namespace, " +
-		"before it deregisters; drainit without a drain lets the JVM finish, but the JVM stops accepting before callers have " +
-		"noticed; drainit with a drain takes the instance out first and forwards SIGTERM once callers have moved on.\n")
 	return b.String()
+}
+
+// dockerSection is the same rollout across containers, beside the first.
+func dockerSection(r benchdata.Rollout, rows []*row) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n### 1b. The same rollout across containers\n\n")
+	fmt.Fprintf(&b, "`make bench-docker` (`go run ./bench/rollout -docker -runs %d`): the same service, wrappers, registry and "+
+		"callers, each in a container of its own under the Docker engine, on a Docker network made for the run, with real "+
+		"addresses (the drain finds the container's own address; no `DRAINIT_NACOS_IP`). The old container is stopped with "+
+		"`docker stop -t %d`: SIGTERM to PID 1, SIGKILL when the grace period is over. %d requests/s.\n\n",
+		r.Runs, int(mustDuration(r.Grace).Seconds()), r.Rate)
+	b.WriteString(rolloutTable(rows))
+	return b.String()
+}
+
+func mustDuration(s string) time.Duration {
+	d, _ := time.ParseDuration(s)
+	return d
 }
 
 // headline is the README's one line on the rollout result.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/drainit/drainit/hooks"
 	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/internal/redact"
 	"github.com/drainit/drainit/signals"
 	"github.com/drainit/drainit/supervisor"
 )
@@ -26,10 +27,10 @@ func check(p personality, args []string, environ map[string]string) int {
 		plan, err = s.drainPlan(environ, logging.New(io.Discard, 0, "text"))
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "drainit check: %v\n", err)
+		fmt.Fprintln(os.Stderr, redact.String("drainit check: "+err.Error()))
 		return 2
 	}
-	fmt.Print(timeline(s, plan))
+	fmt.Print(redact.String(timeline(s, plan)))
 	if problem := overBudget(s, plan); problem != "" {
 		fmt.Fprintf(os.Stderr, "drainit check: %s\n", problem)
 		return 2

@@ -29,6 +29,7 @@ import (
 
 	"github.com/drainit/drainit/hooks"
 	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/internal/redact"
 	"github.com/drainit/drainit/signals"
 	"github.com/drainit/drainit/supervisor"
 	"golang.org/x/sys/unix"
@@ -45,7 +46,7 @@ func Main(args []string, sigs <-chan os.Signal) int {
 	}
 	code, err := run(p, args[1:], environ, sigs)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, p.errorLine(err))
+		fmt.Fprintln(os.Stderr, redact.String(p.errorLine(err)))
 		return p.exitFor(err)
 	}
 	return code

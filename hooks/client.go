@@ -1,172 +1,96 @@
 package hooks
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/textproto"
+	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
-// The drain makes a handful of small requests to localhost or in-cluster
-// endpoints, once per container stop. net/http would cost every container
-// start about 3 ms of package initialisation and 2.5 MB of binary for that
-// (see docs/benchmarks.md), so this is a plain HTTP/1.1 client: one request
-// per connection, no proxies, no redirects, https through crypto/tls.
+// The drain's HTTP calls go through net/http, bounded for endpoints that
+// misbehave: one connection per call (no keep-alive: a drain makes a handful
+// of calls once per container stop), the call's context as its deadline, at
+// most 64 KiB of status line and headers (net/http also caps a chunk-size
+// line at 4 KiB), at most 1 MiB of body, no redirects (a 3xx is an answer,
+// and a failed step: a drain endpoint that moves is a configuration to fix,
+// not to follow with credentials), proxies from HTTP_PROXY, HTTPS_PROXY and
+// NO_PROXY as Go reads them (never for loopback).
+//
+// Measured against the hand-written HTTP/1.1 client this replaces: the same
+// start-up within noise (bench: `INIT -- /bin/true`, interleaved runs).
 
 // header is one request header.
 type header struct{ name, value string }
 
-// maxBody bounds what is read of an answer.
-const maxBody = 1 << 20
+// maxBody bounds what is read of an answer; maxHeader its status line and
+// headers.
+const (
+	maxBody   = 1 << 20
+	maxHeader = 64 << 10
+)
 
 // tlsRoots are the CAs https endpoints are checked against; nil means the
 // system's. Tests set it to trust their own server.
 var tlsRoots *x509.CertPool
 
+var errTooLarge = errors.New("answer larger than 1 MiB")
+
 // roundTrip sends r and returns the status code and body.
 func roundTrip(ctx context.Context, r request) (int, []byte, error) {
-	u, err := url.Parse(r.url)
+	var body io.Reader
+	if r.body != "" {
+		body = strings.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url, body)
 	if err != nil {
 		return 0, nil, err
 	}
-	conn, err := dial(ctx, u)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer conn.Close()
-	// Closing the connection is what interrupts a read or write in progress.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	if _, err := io.WriteString(conn, formatRequest(u, r)); err != nil {
-		return 0, nil, ctxErr(ctx, err)
-	}
-	status, body, err := readResponse(bufio.NewReader(conn), r.method)
-	return status, body, ctxErr(ctx, err)
-}
-
-func ctxErr(ctx context.Context, err error) error {
-	if err != nil && ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return err
-}
-
-func dial(ctx context.Context, u *url.URL) (net.Conn, error) {
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(u.Hostname(), port))
-	if err != nil || u.Scheme != "https" {
-		return conn, err
-	}
-	tlsConn := tls.Client(conn, &tls.Config{ServerName: u.Hostname(), RootCAs: tlsRoots})
-	if err := tlsConn.HandshakeContext(ctx); err != nil {
-		conn.Close()
-		return nil, err
-	}
-	return tlsConn, nil
-}
-
-func formatRequest(u *url.URL, r request) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: drainit\r\nAccept: */*\r\nConnection: close\r\n", r.method, u.RequestURI(), u.Host)
+	req.Header.Set("User-Agent", "drainit")
 	for _, h := range r.headers {
-		fmt.Fprintf(&b, "%s: %s\r\n", h.name, h.value)
+		req.Header.Add(h.name, h.value)
 	}
 	if r.contentType != "" {
-		fmt.Fprintf(&b, "Content-Type: %s\r\n", r.contentType)
+		req.Header.Set("Content-Type", r.contentType)
 	}
-	if r.body != "" || (r.method != "GET" && r.method != "HEAD") {
-		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(r.body))
-	}
-	b.WriteString("\r\n")
-	b.WriteString(r.body)
-	return b.String()
-}
-
-func readResponse(br *bufio.Reader, method string) (int, []byte, error) {
-	tp := textproto.NewReader(br)
-	for {
-		status, err := readStatus(tp)
-		if err != nil {
-			return 0, nil, err
-		}
-		hdr, err := tp.ReadMIMEHeader()
-		if err != nil {
-			return 0, nil, fmt.Errorf("reading headers: %w", err)
-		}
-		if status >= 100 && status < 200 {
-			continue // 100 Continue and friends come before the real answer
-		}
-		body, err := readBody(br, hdr, status, method)
-		return status, body, err
-	}
-}
-
-func readStatus(tp *textproto.Reader) (int, error) {
-	line, err := tp.ReadLine()
+	resp, err := newClient().Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("reading the status line: %w", err)
+		return 0, nil, unwrapURLError(err)
 	}
-	proto, rest, _ := strings.Cut(line, " ")
-	code, _, _ := strings.Cut(rest, " ")
-	status, err := strconv.Atoi(code)
-	if !strings.HasPrefix(proto, "HTTP/1.") || err != nil {
-		return 0, fmt.Errorf("not an HTTP/1.x answer: %q", line)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return resp.StatusCode, nil, fmt.Errorf("reading the answer: %w", unwrapURLError(err))
 	}
-	return status, nil
+	if len(data) > maxBody {
+		return resp.StatusCode, nil, errTooLarge
+	}
+	return resp.StatusCode, data, nil
 }
 
-func readBody(br *bufio.Reader, hdr textproto.MIMEHeader, status int, method string) ([]byte, error) {
-	switch {
-	case method == "HEAD" || status == 204 || status == 304:
-		return nil, nil
-	case strings.EqualFold(hdr.Get("Transfer-Encoding"), "chunked"):
-		return readChunked(br)
-	case hdr.Get("Content-Length") != "":
-		n, err := strconv.ParseInt(hdr.Get("Content-Length"), 10, 64)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("bad Content-Length %q", hdr.Get("Content-Length"))
-		}
-		body := make([]byte, min(n, maxBody))
-		_, err = io.ReadFull(br, body)
-		return body, err
+// newClient is a client for one call: nothing is shared between calls.
+func newClient() *http.Client {
+	return &http.Client{
+		Transport: &http.Transport{
+			Proxy:                  http.ProxyFromEnvironment,
+			TLSClientConfig:        &tls.Config{RootCAs: tlsRoots},
+			DisableKeepAlives:      true,
+			MaxResponseHeaderBytes: maxHeader,
+		},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	return io.ReadAll(io.LimitReader(br, maxBody))
 }
 
-func readChunked(br *bufio.Reader) ([]byte, error) {
-	var body []byte
-	for {
-		line, err := br.ReadString('\n')
-		if err != nil {
-			return nil, fmt.Errorf("reading a chunk size: %w", err)
-		}
-		sizeText, _, _ := strings.Cut(strings.TrimSpace(line), ";")
-		size, err := strconv.ParseInt(sizeText, 16, 64)
-		if err != nil || size < 0 {
-			return nil, fmt.Errorf("bad chunk size %q", line)
-		}
-		if size == 0 {
-			return body, nil // trailers, if any, are not needed
-		}
-		if int64(len(body))+size > maxBody {
-			return nil, errors.New("answer too large")
-		}
-		chunk := make([]byte, size+2) // the chunk and its CRLF
-		if _, err := io.ReadFull(br, chunk); err != nil {
-			return nil, fmt.Errorf("reading a chunk: %w", err)
-		}
-		body = append(body, chunk[:size]...)
+// unwrapURLError drops net/http's `Get "URL": ` prefix: the URL may carry
+// credentials, and the step's log line names the step already.
+func unwrapURLError(err error) error {
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		return urlErr.Err
 	}
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -103,5 +104,79 @@ func TestRoundTripHonoursTheContext(t *testing.T) {
 	_, _, err := roundTrip(ctx, request{method: "GET", url: "http://" + l.Addr().String()})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("err = %v, want the deadline", err)
+	}
+}
+
+// hostileServer answers every connection with head, then writes fill
+// endlessly (until the client goes), or trickles one byte a second when
+// trickle is set.
+func hostileServer(t *testing.T, head, fill string, trickle bool) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				conn.Read(make([]byte, 4096))
+				if _, err := io.WriteString(conn, head); err != nil {
+					return
+				}
+				chunk := strings.Repeat(fill, 64<<10/len(fill))
+				if trickle {
+					chunk = fill[:1]
+				}
+				for {
+					if _, err := io.WriteString(conn, chunk); err != nil {
+						return
+					}
+					if trickle {
+						time.Sleep(time.Second)
+					}
+				}
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String()
+}
+
+// Endpoints that never stop sending, or send too slowly, are cut off: by
+// the size bounds, else by the call's deadline, with memory bounded.
+func TestRoundTripBoundsHostileEndpoints(t *testing.T) {
+	tests := []struct {
+		name, head, fill string
+		trickle          bool
+	}{
+		{"endless header line", "HTTP/1.1 200 OK\r\nX-Endless: ", "a", false},
+		{"endless status line", "HTTP/1.1 200 ", "O", false},
+		{"endless chunk size", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "1", false},
+		{"10 MB body", "HTTP/1.1 200 OK\r\nContent-Length: 10485760\r\n\r\n", "x", false},
+		{"endless body", "HTTP/1.1 200 OK\r\n\r\n", "x", false},
+		{"trickle", "HTTP/1.1 200 OK\r\nX-Slow: ", "abc", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url := hostileServer(t, tt.head, tt.fill, tt.trickle)
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			_, body, err := roundTrip(ctx, request{method: "GET", url: url})
+			runtime.ReadMemStats(&after)
+			if err == nil {
+				t.Fatalf("accepted an answer of %d bytes", len(body))
+			}
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 16<<20 {
+				t.Errorf("allocated %d MiB reading it", grew>>20)
+			}
+			t.Logf("%v", err)
+		})
 	}
 }

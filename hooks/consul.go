@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/internal/envconf"
+	"github.com/drainit/drainit/internal/redact"
 )
 
 // ConsulConfig is read from DRAINIT_CONSUL_*, falling back to Consul's own
@@ -34,6 +35,7 @@ func parseConsul(args []string, environ map[string]string) (Step, error) {
 	}
 	cfg.Addr = firstSet(cfg.Addr, environ["CONSUL_HTTP_ADDR"], "127.0.0.1:8500")
 	cfg.Token = firstSet(cfg.Token, environ["CONSUL_HTTP_TOKEN"])
+	redact.Add(cfg.Token)
 	base, err := baseURL(cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("DRAINIT_CONSUL_ADDR: %w", err)

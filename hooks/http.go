@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/drainit/drainit/internal/redact"
 )
 
 // httpStep is `http [METHOD] URL [-H 'Name: value']... [BODY]`. A body that
@@ -30,17 +32,19 @@ func parseHTTP(args []string) (Step, error) {
 				return nil, errors.New("-H needs 'Name: value'")
 			}
 			i++
-			name, value, ok := strings.Cut(args[i], ":")
-			if !ok || strings.TrimSpace(name) == "" {
-				return nil, fmt.Errorf("header %q: want 'Name: value'", args[i])
+			h, err := parseHeader(args[i])
+			if err != nil {
+				return nil, err
 			}
-			s.headers = append(s.headers, header{strings.TrimSpace(name), strings.TrimSpace(value)})
+			s.headers = append(s.headers, h)
 		case s.method == "" && s.url == "" && isMethod(arg):
 			s.method = arg
 		case s.url == "":
-			if err := checkURL(arg); err != nil {
+			u, err := checkURL(arg)
+			if err != nil {
 				return nil, err
 			}
+			addURLSecrets(u)
 			s.url = arg
 		case s.body == "":
 			s.body = arg
@@ -57,6 +61,32 @@ func parseHTTP(args []string) (Step, error) {
 	return s, nil
 }
 
+// parseHeader reads 'Name: value'. A control character in the value (CR or
+// LF would start a header of its own) or a name that is not an HTTP token is
+// refused here, before any child starts; the value is never echoed, it may
+// be a credential.
+func parseHeader(text string) (header, error) {
+	name, value, ok := strings.Cut(text, ":")
+	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
+	if !ok || name == "" || strings.IndexFunc(name, notTokenChar) >= 0 {
+		return header{}, fmt.Errorf("header %q: want 'Name: value' with a name of letters, digits and !#$%%&'*+-.^_`|~", name)
+	}
+	if strings.IndexFunc(value, isControl) >= 0 {
+		return header{}, fmt.Errorf("header %s: the value has a control character (CR, LF...)", name)
+	}
+	if redact.IsSecretName(name) {
+		_, credential, _ := strings.Cut(value, " ") // after Bearer or Basic
+		redact.Add(value, credential)
+	}
+	return header{name, value}, nil
+}
+
+func notTokenChar(r rune) bool {
+	return r > 0x7e || r <= ' ' || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r)
+}
+
+func isControl(r rune) bool { return (r < ' ' && r != '\t') || r == 0x7f }
+
 func isMethod(s string) bool {
 	for _, m := range methods {
 		if s == m {
@@ -66,12 +96,12 @@ func isMethod(s string) bool {
 	return false
 }
 
-func checkURL(raw string) error {
+func checkURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an http(s) URL", raw)
+		return nil, fmt.Errorf("%q is not an http(s) URL", raw)
 	}
-	return nil
+	return u, nil
 }
 
 func (s *httpStep) String() string                             { return "http " + s.method + " " + s.url }
@@ -107,6 +137,17 @@ func (e *statusError) Error() string {
 	return fmt.Sprintf("HTTP %d: %s", e.code, e.body)
 }
 
+// excerpt is what an error quotes of a server's answer: its start, on one
+// line, masked (servers echo tokens in error bodies).
+func excerpt(body []byte) string {
+	const most = 120
+	text := strings.Join(strings.Fields(string(body[:min(len(body), 4*most)])), " ")
+	if len(text) > most {
+		text = text[:most] + "..."
+	}
+	return redact.String(text)
+}
+
 // call makes one request and returns the body of a 2xx answer.
 func call(ctx context.Context, r request) ([]byte, error) {
 	status, body, err := roundTrip(ctx, r)
@@ -114,7 +155,7 @@ func call(ctx context.Context, r request) ([]byte, error) {
 		return nil, err
 	}
 	if status < 200 || status > 299 {
-		return body, &statusError{code: status, body: strings.TrimSpace(string(body[:min(len(body), 200)]))}
+		return body, &statusError{code: status, body: excerpt(body)}
 	}
 	return body, nil
 }

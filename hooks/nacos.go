@@ -13,6 +13,7 @@ import (
 
 	"github.com/drainit/drainit/internal/envconf"
 	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/internal/redact"
 )
 
 // NacosConfig is read from DRAINIT_NACOS_*.
@@ -78,6 +79,7 @@ func parseNacos(args []string, environ map[string]string) (Step, error) {
 		}
 		cfg.Password = strings.TrimSpace(string(data))
 	}
+	redact.Add(cfg.Password, url.QueryEscape(cfg.Password))
 	return &nacosStep{cfg: cfg, addrs: addrs}, nil
 }
 
@@ -151,8 +153,9 @@ func (s *nacosStep) login(ctx context.Context, env *runEnv, addr string) (string
 		AccessToken string `json:"accessToken"`
 	}
 	if err := json.Unmarshal(data, &reply); err != nil || reply.AccessToken == "" {
-		return "", fmt.Errorf("login: no accessToken in %q", data)
+		return "", fmt.Errorf("login: no accessToken in %q", excerpt(data))
 	}
+	redact.Add(reply.AccessToken)
 	return reply.AccessToken, nil
 }
 

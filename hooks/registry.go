@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/drainit/drainit/internal/redact"
 )
 
 // baseURL accepts "host:port" or a full URL and returns it without a
@@ -19,7 +21,21 @@ func baseURL(raw string) (string, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return "", fmt.Errorf("%q is not an address or http(s) URL", raw)
 	}
+	addURLSecrets(u)
 	return strings.TrimRight(u.String(), "/"), nil
+}
+
+// addURLSecrets registers a URL's password and the values of its
+// credential-named query parameters, to be masked wherever drainit prints.
+func addURLSecrets(u *url.URL) {
+	if pw, ok := u.User.Password(); ok {
+		redact.Add(pw, url.PathEscape(pw), url.QueryEscape(pw))
+	}
+	for name, values := range u.Query() {
+		if redact.IsSecretName(name) {
+			redact.Add(values...)
+		}
+	}
 }
 
 func baseURLs(list []string, key string) ([]string, error) {

@@ -5,6 +5,8 @@ package logging
 import (
 	"io"
 	"log/slog"
+
+	"github.com/drainit/drainit/internal/redact"
 )
 
 // LevelNotice sits between INFO and WARN: the drain timeline is shown at the
@@ -15,6 +17,7 @@ const LevelNotice = slog.LevelInfo + 2
 // New writes one line per event to w. verbosity: 0 errors, 1 warnings and
 // notices, 2 info, 3 debug.
 func New(w io.Writer, verbosity int, format string) *slog.Logger {
+	w = redactingWriter{w}
 	opts := &slog.HandlerOptions{Level: levelFor(verbosity), ReplaceAttr: nameNotice}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts)).With("logger", "drainit")
@@ -49,5 +52,14 @@ type prefixWriter struct {
 
 func (p prefixWriter) Write(b []byte) (int, error) {
 	_, err := p.w.Write(append([]byte(p.prefix), b...))
+	return len(b), err
+}
+
+// redactingWriter masks credentials in every line, whatever its format
+// (see package redact): slog's handlers write each record in one Write.
+type redactingWriter struct{ w io.Writer }
+
+func (r redactingWriter) Write(b []byte) (int, error) {
+	_, err := io.WriteString(r.w, redact.String(string(b)))
 	return len(b), err
 }

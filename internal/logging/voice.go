@@ -26,6 +26,7 @@ type Voice struct {
 
 // NewVoice writes one line per event to w in voice v, at verbosity.
 func NewVoice(w io.Writer, verbosity int, v Voice) *slog.Logger {
+	w = redactingWriter{w}
 	own := slog.NewTextHandler(prefixWriter{w: w, prefix: "drainit: "}, &slog.HandlerOptions{Level: levelFor(verbosity), ReplaceAttr: nameNotice})
 	return slog.New(&voiceHandler{own: own, w: w, v: v, mu: &sync.Mutex{}})
 }

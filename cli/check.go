@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/drainit/drainit/hooks"
 	"github.com/drainit/drainit/internal/logging"
@@ -39,13 +40,19 @@ func check(p personality, args []string, environ map[string]string) int {
 	return 0
 }
 
+func (s *settings) stopPlan(plan *hooks.Plan) supervisor.StopPlan {
+	return supervisor.PlanStop(s.GracePeriod, s.StopTimeout, s.stopGiven, plan.Budget())
+}
+
+// timeline prints the stop plan the supervisor follows; the kill time
+// assumes the steps take all their budget.
 func timeline(s *settings, plan *hooks.Plan) string {
 	var b strings.Builder
 	var names []string
 	for _, sig := range s.DrainSignals {
 		names = append(names, signals.Name(sig))
 	}
-	killAt := s.GracePeriod - supervisor.KillMargin(s.GracePeriod)
+	stop := s.stopPlan(plan)
 	fmt.Fprintf(&b, "on %s: grace period %s, counted from the signal\n", strings.Join(names, " or "), s.GracePeriod)
 	if len(plan.Steps) == 0 {
 		fmt.Fprintf(&b, "  +0s       forward the signal at once (no drain steps)\n")
@@ -53,20 +60,28 @@ func timeline(s *settings, plan *hooks.Plan) string {
 	for _, line := range plan.Describe() {
 		fmt.Fprintf(&b, "  %s\n", line)
 	}
-	forwardAt := min(plan.Budget(), max(killAt-s.StopTimeout, 0))
-	fmt.Fprintf(&b, "  +%-8s forward the signal; the app has %s (stop timeout) to exit\n", forwardAt, s.StopTimeout)
-	fmt.Fprintf(&b, "  +%-8s SIGKILL whatever is left, %s before the grace period ends\n", killAt, s.GracePeriod-killAt)
+	forward := 0 * time.Second
+	if len(plan.Steps) > 0 {
+		forward = stop.StepsBy
+	}
+	kill := stop.KillFor(forward)
+	share := fmt.Sprintf("%s (stop timeout)", stop.AppTimeout)
+	if stop.AppTimeout == 0 {
+		share = fmt.Sprintf("until the kill (no stop timeout set: the grace period, less %s)", stop.Grace-stop.KillAt)
+	}
+	fmt.Fprintf(&b, "  +%-8s forward the signal; the app has %s to exit\n", forward, share)
+	fmt.Fprintf(&b, "  +%-8s SIGKILL whatever is left, %s before the grace period ends\n", kill, s.GracePeriod-kill)
 	return b.String()
 }
 
 func overBudget(s *settings, plan *hooks.Plan) string {
-	killAt := s.GracePeriod - supervisor.KillMargin(s.GracePeriod)
-	need := plan.Budget() + s.StopTimeout
-	if len(plan.Steps) == 0 || need <= killAt {
+	stop := s.stopPlan(plan)
+	if len(plan.Steps) == 0 || plan.Budget() <= stop.StepsBy {
 		return ""
 	}
 	return fmt.Sprintf("the steps (up to %s) plus the app's stop timeout (%s) need %s, but drainit kills at +%s: "+
-		"raise DRAINIT_GRACE_PERIOD and the pod's terminationGracePeriodSeconds, or shorten the steps", plan.Budget(), s.StopTimeout, need, killAt)
+		"raise DRAINIT_GRACE_PERIOD and the pod's terminationGracePeriodSeconds, or shorten the steps",
+		plan.Budget(), s.StopTimeout, plan.Budget()+s.StopTimeout, stop.KillAt)
 }
 
 // warnIfOverBudget says at start-up that some steps will be cut short.

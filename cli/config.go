@@ -37,6 +37,7 @@ type settings struct {
 	ownGroup    bool   // tini: the child gets a process group of its own
 	killGroup   bool   // tini -g: signal that group, not just the child
 	noStopKill  bool   // tini, dumb-init: a forwarded stop signal arms no SIGKILL
+	stopGiven   bool   // the stop timeout was set, by flag or variable
 	action      string // help, version or license instead of a run
 	prestopFrom string // the flag or variable the steps came from, for errors
 }
@@ -77,7 +78,7 @@ func usagef(format string, args ...any) error {
 // loadEnv reads the DRAINIT_* variables from environ and checks the values
 // that parse but cannot be used.
 func loadEnv(environ map[string]string) (*settings, error) {
-	s := &settings{prestopFrom: "DRAINIT_PRESTOP"}
+	s := &settings{prestopFrom: "DRAINIT_PRESTOP", stopGiven: environ["DRAINIT_STOP_TIMEOUT"] != ""}
 	if err := envconf.Parse(&s.Env, environ); err != nil {
 		return nil, &usageError{msg: err.Error()}
 	}
@@ -186,6 +187,11 @@ func (s *settings) checkDrainSignals() error {
 	if len(s.DrainSignals) == 0 {
 		return errors.New("want at least one signal")
 	}
+	for _, sig := range s.DrainSignals {
+		if !signals.Forwardable(sig) {
+			return fmt.Errorf("%s can never start a drain: drainit cannot catch or forward it", signals.Name(sig))
+		}
+	}
 	return nil
 }
 
@@ -195,6 +201,12 @@ func setPositive(dst *time.Duration, d time.Duration) error {
 	}
 	*dst = d
 	return nil
+}
+
+// setStopTimeout is -t: an explicit stop timeout.
+func (s *settings) setStopTimeout(value string) error {
+	s.stopGiven = true
+	return durationFlag(&s.StopTimeout, setNonNegative)(value)
 }
 
 // durationFlag parses a flag's duration into dst with check.

@@ -28,7 +28,8 @@ Options (each also read from the environment variable shown; the flag wins):
   -e, --expect-status CODE  exit 0 when the child exits with CODE; repeatable
                             (DRAINIT_EXPECT_STATUS=143,130)
   -t, --stop-timeout D      how long the tree may take to exit once told to
-                            stop, before SIGKILL (DRAINIT_STOP_TIMEOUT=10s)
+                            stop, before SIGKILL (DRAINIT_STOP_TIMEOUT; unset:
+                            until the grace period ends, 10s after the child)
   -p, --pdeath-signal SIG   signal drainit receives when its parent dies
                             (DRAINIT_PDEATH_SIGNAL)
   -v, --verbose             more logs; repeat for debug (DRAINIT_VERBOSITY=1:

@@ -63,7 +63,7 @@ func drainitOptions(s *settings) []option {
 		{short: 'c', long: "single-child", set: func(string) error { s.SingleChild = true; return nil }},
 		{short: 'r', long: "rewrite", arg: true, set: s.addRewrites},
 		{short: 'e', long: "expect-status", arg: true, set: s.addExpects},
-		{short: 't', long: "stop-timeout", arg: true, set: durationFlag(&s.StopTimeout, setNonNegative)},
+		{short: 't', long: "stop-timeout", arg: true, set: s.setStopTimeout},
 		{short: 'p', long: "pdeath-signal", arg: true, set: s.setPdeath},
 		{short: 'v', long: "verbose", set: func(string) error { s.Verbosity++; return nil }},
 		{short: 'w', long: "warn-reap", set: func(string) error { s.WarnOnReap = true; return nil }},

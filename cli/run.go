@@ -94,7 +94,7 @@ func run(p personality, args []string, environ map[string]string, sigs <-chan os
 	}
 	cfg := s.supervisorConfig(log)
 	if len(plan.Steps) > 0 {
-		cfg.Drain, cfg.OnStart = plan, plan.Start
+		cfg.Drain, cfg.OnStart, cfg.DrainBudget = plan, plan.Start, plan.Budget()
 		warnIfOverBudget(s, plan, log)
 	}
 	code, err := supervisor.Run(cfg, sigs)
@@ -142,6 +142,7 @@ func (s *settings) supervisorConfig(log *slog.Logger) supervisor.Config {
 	cfg.StopSignals = s.DrainSignals
 	cfg.GracePeriod = s.GracePeriod
 	cfg.StopTimeout = s.StopTimeout
+	cfg.StopTimeoutGiven = s.stopGiven
 	cfg.WarnOnReap = s.WarnOnReap
 	cfg.NoStopKill = s.noStopKill
 	cfg.ChildSigmask = signals.Inherited().Mask

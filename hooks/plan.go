@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -52,10 +53,14 @@ func Parse(spec string, environ map[string]string, stepTimeout time.Duration, lo
 		return nil, err
 	}
 	plan := &Plan{StepTimeout: stepTimeout, Log: log}
+	var total time.Duration
 	for i, text := range texts {
 		step, err := parseStep(text, environ)
 		if err != nil {
 			return nil, fmt.Errorf("step %d %q: %w", i+1, text, err)
+		}
+		if total += step.Budget(stepTimeout); total < 0 {
+			return nil, fmt.Errorf("step %d %q: the steps add up to more time than drainit can count (%s)", i+1, text, time.Duration(math.MaxInt64))
 		}
 		plan.Steps = append(plan.Steps, step)
 	}

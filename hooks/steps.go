@@ -46,6 +46,10 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// execKillWait bounds the wait for a killed command: one stuck in
+// uninterruptible sleep must not hold the drain.
+const execKillWait = time.Second
+
 // execStep runs a command without a shell, in its own process group so that
 // a signal forwarded to the app's group does not reach it, and kills that
 // group when the step times out.
@@ -74,7 +78,11 @@ func (s execStep) Run(ctx context.Context, env *runEnv) error {
 		return nil
 	case <-ctx.Done():
 		unix.Kill(-pid, unix.SIGKILL)
-		<-exited
-		return fmt.Errorf("killed: %w", ctx.Err())
+		select {
+		case <-exited:
+			return fmt.Errorf("killed: %w", ctx.Err())
+		case <-time.After(execKillWait):
+			return fmt.Errorf("killed, but still not gone after %s (uninterruptible sleep?): %w", execKillWait, ctx.Err())
+		}
 	}
 }

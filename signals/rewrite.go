@@ -18,6 +18,9 @@ func ParseRewrite(s string) (from, to syscall.Signal, err error) {
 	if from, err = Parse(left); err != nil {
 		return 0, 0, err
 	}
+	if !Forwardable(from) {
+		return 0, 0, fmt.Errorf("%q: %s never reaches drainit to be rewritten", s, Name(from))
+	}
 	if strings.TrimSpace(right) == "0" {
 		return from, 0, nil
 	}

@@ -40,15 +40,9 @@ type drain struct {
 	state  drainState
 	signal syscall.Signal
 	began  time.Time
-	done   chan struct{}
-	cancel context.CancelCauseFunc
-}
-
-// KillMargin is how long before the end of the grace period drainit sends
-// its own SIGKILL, so its last log lines and exit code get out before the
-// kubelet's.
-func KillMargin(grace time.Duration) time.Duration {
-	return min(time.Second, grace/5)
+	done    chan struct{}
+	cancel  context.CancelCauseFunc
+	overdue *time.Timer // the steps' deadline, held by the supervisor
 }
 
 // onStopSignal starts the drain on the first stop signal; a second one, or
@@ -65,29 +59,56 @@ func (s *supervisor) onStopSignal(sig syscall.Signal) {
 	}
 }
 
-// startDrain plans backwards from the grace period: SIGKILL shortly before
-// it ends, the app's stop timeout before that, and the steps get the rest.
+// startDrain follows the stop plan: the steps run until StepsBy at the
+// latest, then the signal is forwarded; SIGKILL comes at KillAt. The
+// supervisor holds the steps' deadline itself: a step that cannot be
+// stopped (a command stuck in uninterruptible sleep) must not keep the
+// signal from the app.
 func (s *supervisor) startDrain(sig syscall.Signal) {
 	s.stopStartHooks()
-	grace := s.cfg.GracePeriod
-	killAt := grace - KillMargin(grace)
-	stepsBudget := killAt - s.cfg.StopTimeout
+	plan := s.stopPlan()
 	s.drain = drain{state: draining, signal: sig, began: time.Now(), done: make(chan struct{})}
-	s.armKill(killAt)
-	s.event("drain started", "signal", signals.Name(sig), "grace_period", grace, "steps_budget", max(stepsBudget, 0), "kill_at", killAt)
-	if stepsBudget <= 0 {
-		s.log.Warn("no time left for drain steps: the stop timeout fills the grace period", "grace_period", grace, "stop_timeout", s.cfg.StopTimeout)
+	s.armKill(plan.KillAt)
+	s.event("drain started", "signal", signals.Name(sig), "grace_period", plan.Grace, "steps_budget", plan.StepsBy, "kill_at", plan.KillAt)
+	if plan.StepsBy <= 0 {
+		s.log.Warn("no time left for drain steps: the stop timeout fills the grace period", "grace_period", plan.Grace, "stop_timeout", s.cfg.StopTimeout)
 		s.endDrain(errAppShare)
 		return
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	ctx, stopDeadline := context.WithDeadlineCause(ctx, s.drain.began.Add(stepsBudget), errAppShare)
+	ctx, stopDeadline := context.WithDeadlineCause(ctx, s.drain.began.Add(plan.StepsBy), errAppShare)
 	s.drain.cancel = cancel
+	s.drain.overdue = time.NewTimer(plan.StepsBy + drainOverdue)
 	go func(done chan struct{}) {
 		defer close(done)
 		defer stopDeadline()
 		s.cfg.Drain.Drain(ctx, s.spawn)
 	}(s.drain.done)
+}
+
+// drainOverdue is how long past their deadline the steps may take to
+// return before the signal is forwarded without them.
+const drainOverdue = 500 * time.Millisecond
+
+func (s *supervisor) stopPlan() StopPlan {
+	steps := s.cfg.GracePeriod // no budget given: the plan's own limit applies
+	if s.cfg.DrainBudget > 0 {
+		steps = s.cfg.DrainBudget
+	}
+	return PlanStop(s.cfg.GracePeriod, s.cfg.StopTimeout, s.cfg.StopTimeoutGiven, steps)
+}
+
+func (s *supervisor) overdueC() <-chan time.Time {
+	if s.drain.state != draining || s.drain.overdue == nil {
+		return nil
+	}
+	return s.drain.overdue.C
+}
+
+func (s *supervisor) onDrainOverdue() {
+	s.log.Warn("drain steps did not stop at their deadline; forwarding the signal without them",
+		"at", time.Since(s.drain.began).Round(time.Millisecond))
+	s.endDrain(errAppShare)
 }
 
 // endDrain stops what is left of the drain and, unless the child is gone,
@@ -97,6 +118,9 @@ func (s *supervisor) endDrain(cause error) {
 		s.drain.cancel(cause)
 	}
 	s.drain.state, s.drain.done = drained, nil
+	if s.drain.overdue != nil {
+		s.drain.overdue.Stop()
+	}
 	if !s.exited {
 		s.forwardReceived(s.drain.signal)
 		s.event("stop signal forwarded", "signal", signals.Name(s.cfg.Rewrites.Apply(s.drain.signal)), "stop_timeout", s.cfg.StopTimeout)

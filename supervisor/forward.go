@@ -4,6 +4,7 @@ import (
 	"os"
 	"slices"
 	"syscall"
+	"time"
 
 	"github.com/drainit/drainit/signals"
 	"golang.org/x/sys/unix"
@@ -33,8 +34,20 @@ func (s *supervisor) forwardReceived(sig syscall.Signal) {
 	}
 	s.forward(to)
 	if slices.Contains(s.cfg.StopSignals, sig) && !s.cfg.NoStopKill {
-		s.armKill(s.cfg.StopTimeout)
+		s.armKillAfterForward()
 	}
+}
+
+// armKillAfterForward follows the stop plan, counted from the drain signal
+// (or from this forward, when there was no drain).
+func (s *supervisor) armKillAfterForward() {
+	began := s.drain.began
+	if began.IsZero() {
+		began = time.Now()
+	}
+	plan := s.stopPlan()
+	killAt := began.Add(plan.KillFor(time.Since(began)))
+	s.armKill(time.Until(killAt))
 }
 
 func isJobControl(sig syscall.Signal) bool {

@@ -125,9 +125,20 @@ type zombie struct {
 	status unix.WaitStatus
 }
 
+// collect reaps what has exited. The statuses of drainit's own processes
+// are handed over only once noneLeft is up to date, so that whoever reads
+// one also sees whether anything is left.
 func (r *reaper) collect() (orphans []zombie, none bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	var mine []zombie
+	defer func() {
+		r.noneLeft.Store(none)
+		for _, z := range mine {
+			r.waiters[z.pid] <- z.status
+			delete(r.waiters, z.pid)
+		}
+	}()
 	for {
 		var ws unix.WaitStatus
 		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG|unix.WALL, nil)
@@ -135,7 +146,6 @@ func (r *reaper) collect() (orphans []zombie, none bool) {
 		case err == unix.EINTR:
 			continue
 		case err == unix.ECHILD:
-			r.noneLeft.Store(true)
 			return orphans, true
 		case err != nil:
 			r.log.Error("wait4 failed", "err", err)
@@ -143,9 +153,8 @@ func (r *reaper) collect() (orphans []zombie, none bool) {
 		case pid <= 0:
 			return orphans, false
 		}
-		if done, ok := r.waiters[pid]; ok {
-			delete(r.waiters, pid)
-			done <- ws
+		if _, ok := r.waiters[pid]; ok {
+			mine = append(mine, zombie{pid, ws})
 		} else {
 			orphans = append(orphans, zombie{pid, ws})
 		}

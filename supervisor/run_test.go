@@ -288,7 +288,7 @@ func TestDrainIsCutAtItsBudget(t *testing.T) {
 
 func TestStopTimeoutKillsAChildThatIgnoresTERM(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.StopTimeout = 300 * time.Millisecond
+	cfg.StopTimeout, cfg.StopTimeoutGiven = 300*time.Millisecond, true
 	s := startSup(t, cfg, "trap '' TERM\ntouch ready\nwhile :; do sleep 0.05; done")
 	s.waitFile("ready")
 	sent := time.Now()
@@ -343,5 +343,46 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// With no stop timeout set, a forwarded stop signal is followed by SIGKILL
+// only shortly before the grace period ends: the app gets all the time the
+// kubelet would give it, not the default stop timeout.
+func TestWithoutAStopTimeoutTheKillWaitsForTheGraceEnd(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.StopTimeout = 200 * time.Millisecond // the tree wait's bound, not the app's
+	cfg.GracePeriod = 2 * time.Second        // kill at 1.6s
+	s := startSup(t, cfg, "trap '' TERM\ntouch ready\nwhile :; do sleep 0.05; done")
+	s.waitFile("ready")
+	sent := time.Now()
+	s.send(unix.SIGTERM)
+	if code := s.exitCode(); code != 137 {
+		t.Errorf("code %d, want 137", code)
+	}
+	if took := time.Since(sent); took < 1600*time.Millisecond {
+		t.Errorf("killed after %v, before the grace period's end less its margin (1.6s)", took)
+	}
+}
+
+// stuckDrain never returns, whatever its context says: a step stuck where
+// no signal reaches it.
+type stuckDrain struct{ block chan struct{} }
+
+func (d stuckDrain) Drain(context.Context, Spawn) { <-d.block }
+
+// The supervisor holds the steps' deadline itself: a drain that does not
+// return still lets the stop signal through, soon after its budget.
+func TestAStuckDrainDoesNotKeepTheSignalFromTheApp(t *testing.T) {
+	d := stuckDrain{block: make(chan struct{})}
+	t.Cleanup(func() { close(d.block) })
+	cfg := DefaultConfig()
+	cfg.Drain = d
+	cfg.GracePeriod, cfg.StopTimeout = 3*time.Second, time.Second // kill at 2.4s, steps until 1.4s
+	s := startSup(t, cfg, "trap 'exit 7' TERM\ntouch ready\nwhile :; do sleep 0.05; done")
+	s.waitFile("ready")
+	s.send(unix.SIGTERM)
+	if code := s.exitCode(); code != 7 {
+		t.Errorf("code %d, want 7: the app's own exit on SIGTERM, not a kill", code)
 	}
 }

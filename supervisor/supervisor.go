@@ -29,6 +29,11 @@ type Config struct {
 	Rewrites    signals.Rewrites
 	StopSignals []syscall.Signal // signals that start the drain, or the stop
 	StopTimeout time.Duration    // how long the tree may take to exit once told to
+	// StopTimeoutGiven: the user set StopTimeout. Otherwise a forwarded stop
+	// signal is followed by SIGKILL only at the grace period's end (minus a
+	// margin), and StopTimeout bounds the tree wait and reserves the app's
+	// share of the grace period.
+	StopTimeoutGiven bool
 	// NoStopKill leaves a child that was forwarded a stop signal to take as
 	// long as it likes, as tini and dumb-init do; the tree wait after the
 	// child exits is still bounded by StopTimeout.
@@ -41,6 +46,7 @@ type Config struct {
 	// Drain, when set, runs on the first stop signal before it is forwarded,
 	// within GracePeriod (measured from that signal).
 	Drain       Drainer
+	DrainBudget time.Duration // the longest the drain's steps may take
 	GracePeriod time.Duration
 	OnStart     func(ctx context.Context) // beside the child; cancelled when the drain starts
 
@@ -125,6 +131,8 @@ func (s *supervisor) loop() {
 			s.onKillTimer()
 		case <-s.drain.done:
 			s.onDrainDone()
+		case <-s.overdueC():
+			s.onDrainOverdue()
 		}
 	}
 	if s.drain.state != notDraining {

@@ -37,9 +37,9 @@ const (
 )
 
 type drain struct {
-	state  drainState
-	signal syscall.Signal
-	began  time.Time
+	state   drainState
+	signal  syscall.Signal
+	began   time.Time
 	done    chan struct{}
 	cancel  context.CancelCauseFunc
 	overdue *time.Timer // the steps' deadline, held by the supervisor

@@ -94,7 +94,7 @@ func run(p personality, args []string, environ map[string]string, sigs <-chan os
 	}
 	cfg := s.supervisorConfig(log)
 	if len(plan.Steps) > 0 {
-		cfg.Drain, cfg.OnStart, cfg.DrainBudget = plan, plan.Start, plan.Budget()
+		cfg.Drain, cfg.OnStart = plan, plan.Start
 		warnIfOverBudget(s, plan, log)
 	}
 	code, err := supervisor.Run(cfg, sigs)

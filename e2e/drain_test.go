@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -223,8 +224,8 @@ func TestDrainNacos3WithLogin(t *testing.T) {
 	nacos.V3, nacos.Username, nacos.Password = true, "drainit", "s3cret"
 	addr := serve(t, nacos)
 	form := instanceForm(8080)
-	form.Set("accessToken", "fake-access-token")
 	register(t, addr, form)
+	form.Set("accessToken", nacosLogin(t, addr, "drainit", "s3cret"))
 	form.Set("weight", "3") // an operator's choice that a full (PUT) update would reset to 1
 	resp, err := http.DefaultClient.Do(mustRequest(t, http.MethodPut, addr+"/nacos/v3/admin/ns/instance/partial?"+form.Encode()))
 	if err != nil || resp.StatusCode != 200 {
@@ -243,6 +244,41 @@ func TestDrainNacos3WithLogin(t *testing.T) {
 	if inst, _ := nacos.Lookup("demo", "10.1.2.3", 8080); inst.Enabled || inst.Weight != 3 {
 		t.Errorf("instance after the drain: %+v", inst)
 	}
+	// The test's own login, then drainit's one: its token served every call.
+	if n := nacos.Count("nacos login /nacos/v3/auth/user/login"); n != 2 {
+		t.Errorf("%d logins, want the test's and drainit's one", n)
+	}
+}
+
+// Nacos 3 without credentials: the admin API refuses for want of a token,
+// and drainit says in one line what to set; the app still gets its signal.
+func TestDrainNacos3WithoutCredentialsSaysWhatToSet(t *testing.T) {
+	nacos := fakeregistry.NewNacos()
+	nacos.V3 = true
+	addr := serve(t, nacos)
+	register(t, addr, instanceForm(8080))
+	r, dir := startSlowApp(t, nacosEnv(addr, 8080, "nacos")...)
+	r.signal(unix.SIGTERM)
+	r.expectExit(0, limit)
+	termTime(t, dir)
+	want := "set DRAINIT_NACOS_USERNAME and DRAINIT_NACOS_PASSWORD for a user with WRITE on the service"
+	if n := strings.Count(r.stderr.String(), want); n != 1 {
+		t.Errorf("%d lines say what to set, want 1:\n%s", n, r.stderr.String())
+	}
+}
+
+func nacosLogin(t *testing.T, addr, user, password string) string {
+	t.Helper()
+	resp, err := http.PostForm(addr+"/nacos/v3/auth/user/login", url.Values{"username": {user}, "password": {password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var reply struct{ AccessToken string }
+	if err := json.NewDecoder(resp.Body).Decode(&reply); err != nil || reply.AccessToken == "" {
+		t.Fatalf("login: %v %+v", err, reply)
+	}
+	return reply.AccessToken
 }
 
 // A hanging endpoint is cut at the step timeout; the app still gets its

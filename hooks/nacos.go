@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/drainit/drainit/internal/envconf"
@@ -33,12 +34,20 @@ type NacosConfig struct {
 }
 
 // nacosStep disables the instance (enabled=false) and waits until the
-// server's instance list shows it disabled or gone. It never deregisters:
+// instance list callers read no longer shows it. It never deregisters:
 // DELETE is a no-op for gRPC-registered instances on Nacos 2.x and is undone
 // by the next heartbeat for HTTP-registered ones.
 type nacosStep struct {
 	cfg   NacosConfig
 	addrs []string
+
+	mu     sync.Mutex
+	tokens map[string]nacosToken // by server: each login is a bcrypt check there
+}
+
+type nacosToken struct {
+	value string
+	until time.Time
 }
 
 // How often the instance list is read while confirming and at start-up, and
@@ -80,7 +89,7 @@ func parseNacos(args []string, environ map[string]string) (Step, error) {
 		cfg.Password = strings.TrimSpace(string(data))
 	}
 	redact.Add(cfg.Password, url.QueryEscape(cfg.Password))
-	return &nacosStep{cfg: cfg, addrs: addrs}, nil
+	return &nacosStep{cfg: cfg, addrs: addrs, tokens: map[string]nacosToken{}}, nil
 }
 
 func (s *nacosStep) String() string {
@@ -93,9 +102,9 @@ func (s *nacosStep) Budget(timeout time.Duration) time.Duration { return timeout
 func (s *nacosStep) Run(ctx context.Context, env *runEnv) error {
 	var errs []error
 	for _, addr := range s.addrs {
-		token, err := s.setEnabled(ctx, env, addr, false)
+		err := s.disableAt(ctx, addr)
 		if err == nil {
-			return s.confirmDisabled(ctx, env, addr, token)
+			return nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", addr, err))
 		if ctx.Err() != nil {
@@ -105,26 +114,80 @@ func (s *nacosStep) Run(ctx context.Context, env *runEnv) error {
 	return errors.Join(errs...)
 }
 
-// setEnabled changes only the enabled flag: PATCH on the v1 API, or the v3
-// admin partial update where Nacos 3 answers 410 Gone to v1 updates. (PUT
-// would reset weight and other omitted fields.)
-func (s *nacosStep) setEnabled(ctx context.Context, env *runEnv, addr string, enabled bool) (string, error) {
-	token, err := s.login(ctx, env, addr)
+func (s *nacosStep) disableAt(ctx context.Context, addr string) error {
+	inst, err := s.detail(ctx, addr)
 	if err != nil {
-		return "", err
+		return err
 	}
-	params := s.instanceParams(token)
-	params.Set("enabled", strconv.FormatBool(enabled))
-	_, err = call(ctx, request{method: "PATCH", url: addr + "/nacos/v1/ns/instance?" + params.Encode()})
-	var status *statusError
-	if errors.As(err, &status) && status.code == 410 {
-		_, err = call(ctx, request{method: "PUT", url: addr + "/nacos/v3/admin/ns/instance/partial",
-			body: params.Encode(), contentType: "application/x-www-form-urlencoded"})
+	if err := s.setEnabled(ctx, addr, inst, false); err != nil {
+		return err
 	}
-	return token, err
+	return s.confirmDisabled(ctx, addr)
 }
 
-func (s *nacosStep) instanceParams(token string) url.Values {
+// nacosInstance is what the detail call says of the instance: where its
+// updates go (v1, or the v3 admin API on Nacos 3) and the weight it has,
+// which an update must send along to keep.
+type nacosInstance struct {
+	Enabled bool    `json:"enabled"`
+	Weight  float64 `json:"weight"`
+	v3      bool
+}
+
+// detail reads the instance, disabled or not (the list leaves disabled ones
+// out): the v1 detail call, or the v3 admin one where Nacos 3 answers 410.
+// errNotRegistered when the server does not hold it.
+func (s *nacosStep) detail(ctx context.Context, addr string) (nacosInstance, error) {
+	inst := nacosInstance{}
+	data, err := s.call(ctx, addr, "GET", "/nacos/v1/ns/instance", s.instanceParams())
+	if isStatus(err, 410) {
+		inst.v3 = true
+		data, err = s.call(ctx, addr, "GET", "/nacos/v3/admin/ns/instance", s.instanceParams())
+	}
+	if isStatus(err, 404) {
+		return inst, errNotRegistered
+	}
+	if err != nil {
+		return inst, fmt.Errorf("instance detail: %w", err)
+	}
+	if inst.v3 {
+		var reply struct {
+			Data *nacosInstance `json:"data"`
+		}
+		reply.Data = &inst
+		err = json.Unmarshal(data, &reply)
+	} else {
+		err = json.Unmarshal(data, &inst)
+	}
+	if err != nil {
+		return inst, fmt.Errorf("instance detail: %q: %w", excerpt(data), err)
+	}
+	return inst, nil
+}
+
+var errNotRegistered = errors.New("the instance is not registered there")
+
+// setEnabled changes the enabled flag and sends the instance's own weight
+// along: PATCH would pin 1.0 over it, and the v3 partial update fills
+// omitted fields with defaults. PUT would reset every omitted field.
+func (s *nacosStep) setEnabled(ctx context.Context, addr string, inst nacosInstance, enabled bool) error {
+	params := s.instanceParams()
+	params.Set("enabled", strconv.FormatBool(enabled))
+	if inst.Weight > 0 {
+		params.Set("weight", strconv.FormatFloat(inst.Weight, 'f', -1, 64))
+	}
+	method, path := "PATCH", "/nacos/v1/ns/instance"
+	if inst.v3 {
+		method, path = "PUT", "/nacos/v3/admin/ns/instance/partial"
+	}
+	_, err := s.call(ctx, addr, method, path, params)
+	if !inst.v3 && isStatus(err, 410) {
+		_, err = s.call(ctx, addr, "PUT", "/nacos/v3/admin/ns/instance/partial", params)
+	}
+	return err
+}
+
+func (s *nacosStep) instanceParams() url.Values {
 	v := url.Values{}
 	v.Set("serviceName", s.cfg.Service)
 	v.Set("groupName", s.cfg.Group)
@@ -133,83 +196,154 @@ func (s *nacosStep) instanceParams(token string) url.Values {
 	v.Set("ip", s.cfg.IP)
 	v.Set("port", strconv.Itoa(s.cfg.Port))
 	v.Set("ephemeral", strconv.FormatBool(s.cfg.Ephemeral))
-	if token != "" {
-		v.Set("accessToken", token)
-	}
 	return v
 }
 
-func (s *nacosStep) login(ctx context.Context, env *runEnv, addr string) (string, error) {
+// call makes one Nacos call with the fields as query parameters, as Nacos's
+// own clients send them, and the token as its clients do (accessToken, as a
+// parameter and a header).
+func (s *nacosStep) call(ctx context.Context, addr, method, path string, params url.Values) ([]byte, error) {
+	token, err := s.token(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	var headers []header
+	if token != "" {
+		params = withParam(params, "accessToken", token)
+		headers = append(headers, header{"accessToken", token})
+	}
+	data, err := call(ctx, request{method: method, url: addr + path + "?" + params.Encode(), headers: headers})
+	if isStatus(err, 403) {
+		return data, s.forbidden(err)
+	}
+	return data, err
+}
+
+func withParam(params url.Values, key, value string) url.Values {
+	out := url.Values{}
+	for k, v := range params {
+		out[k] = v
+	}
+	out.Set(key, value)
+	return out
+}
+
+// forbidden says what to set: Nacos 3's admin API wants a token even while
+// client auth is off, and drainit logs in only with a user to log in as.
+func (s *nacosStep) forbidden(err error) error {
+	if s.cfg.Username == "" {
+		return fmt.Errorf("%w: the server wants a token (Nacos 3's admin API does even with client auth off): "+
+			"set DRAINIT_NACOS_USERNAME and DRAINIT_NACOS_PASSWORD for a user with WRITE on the service", err)
+	}
+	return fmt.Errorf("%w: user %s lacks WRITE on service %s", err, s.cfg.Username, s.cfg.Service)
+}
+
+func isStatus(err error, code int) bool {
+	var status *statusError
+	return errors.As(err, &status) && status.code == code
+}
+
+// token logs in once per server and reuses the token for most of its TTL.
+func (s *nacosStep) token(ctx context.Context, addr string) (string, error) {
 	if s.cfg.Username == "" {
 		return "", nil
 	}
-	form := url.Values{"username": {s.cfg.Username}, "password": {s.cfg.Password}}
-	data, err := call(ctx, request{method: "POST", url: addr + "/nacos/v1/auth/login",
-		body: form.Encode(), contentType: "application/x-www-form-urlencoded"})
+	s.mu.Lock()
+	t := s.tokens[addr]
+	s.mu.Unlock()
+	if t.value != "" && time.Now().Before(t.until) {
+		return t.value, nil
+	}
+	value, ttl, err := s.login(ctx, addr)
 	if err != nil {
-		return "", fmt.Errorf("login: %w", err)
+		return "", err
+	}
+	s.mu.Lock()
+	s.tokens[addr] = nacosToken{value: value, until: time.Now().Add(ttl * 9 / 10)}
+	s.mu.Unlock()
+	return value, nil
+}
+
+// login tries Nacos 3's login, then 1.x/2.x's where the server does not
+// know it (404 or 501), as Nacos's own client does (HttpLoginProcessor).
+func (s *nacosStep) login(ctx context.Context, addr string) (string, time.Duration, error) {
+	form := url.Values{"username": {s.cfg.Username}, "password": {s.cfg.Password}}.Encode()
+	req := request{method: "POST", url: addr + "/nacos/v3/auth/user/login", body: form, contentType: "application/x-www-form-urlencoded"}
+	data, err := call(ctx, req)
+	if isStatus(err, 404) || isStatus(err, 501) {
+		req.url = addr + "/nacos/v1/auth/login"
+		data, err = call(ctx, req)
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("login as %s: %w", s.cfg.Username, err)
 	}
 	var reply struct {
 		AccessToken string `json:"accessToken"`
+		TokenTTL    int64  `json:"tokenTtl"`
 	}
 	if err := json.Unmarshal(data, &reply); err != nil || reply.AccessToken == "" {
-		return "", fmt.Errorf("login: no accessToken in %q", excerpt(data))
+		return "", 0, fmt.Errorf("login: no accessToken in %q", excerpt(data))
 	}
 	redact.Add(reply.AccessToken)
-	return reply.AccessToken, nil
+	ttl := time.Duration(reply.TokenTTL) * time.Second
+	if ttl <= 0 {
+		ttl = time.Minute
+	}
+	return reply.AccessToken, ttl, nil
 }
 
 type nacosHost struct {
-	IP      string `json:"ip"`
-	Port    int    `json:"port"`
-	Enabled bool   `json:"enabled"`
+	IP   string `json:"ip"`
+	Port int    `json:"port"`
 }
 
-// lookup reads the instance list; found is false when the instance is not in it.
-func (s *nacosStep) lookup(ctx context.Context, env *runEnv, addr, token string) (host nacosHost, found bool, err error) {
+// listed reads the instance list callers read (a client call, open on
+// Nacos 3 too); it never shows a disabled instance.
+func (s *nacosStep) listed(ctx context.Context, addr string) (bool, error) {
 	v := url.Values{}
 	v.Set("serviceName", s.cfg.Service)
 	v.Set("groupName", s.cfg.Group)
 	v.Set("namespaceId", s.cfg.Namespace)
 	v.Set("clusters", s.cfg.Cluster)
 	v.Set("healthyOnly", "false")
-	if token != "" {
-		v.Set("accessToken", token)
-	}
-	data, err := call(ctx, request{method: "GET", url: addr + "/nacos/v1/ns/instance/list?" + v.Encode()})
+	data, err := s.call(ctx, addr, "GET", "/nacos/v1/ns/instance/list", v)
 	if err != nil {
-		return host, false, err
+		return false, err
 	}
 	var list struct {
 		Hosts []nacosHost `json:"hosts"`
 	}
 	if err := json.Unmarshal(data, &list); err != nil {
-		return host, false, fmt.Errorf("instance list: %w", err)
+		return false, fmt.Errorf("instance list: %w", err)
 	}
 	for _, h := range list.Hosts {
 		if h.IP == s.cfg.IP && h.Port == s.cfg.Port {
-			return h, true, nil
+			return true, nil
 		}
 	}
-	return host, false, nil
+	return false, nil
 }
 
-func (s *nacosStep) confirmDisabled(ctx context.Context, env *runEnv, addr, token string) error {
+// confirmDisabled waits until the list no longer shows the instance: the
+// server rebuilds it 500 ms after a change and pushes it then.
+func (s *nacosStep) confirmDisabled(ctx context.Context, addr string) error {
 	for {
-		host, found, err := s.lookup(ctx, env, addr, token)
-		if err == nil && (!found || !host.Enabled) {
+		found, err := s.listed(ctx, addr)
+		if err == nil && !found {
 			return nil
 		}
 		if !sleepCtx(ctx, nacosConfirmEvery) {
-			return fmt.Errorf("the instance list still shows the instance enabled (last error: %v)", err)
+			return fmt.Errorf("the instance list still shows the instance (last error: %v)", err)
 		}
 	}
 }
 
 // Start re-enables an instance that a previous container on the same
-// ip:port left disabled: Nacos remembers enabled=false for 60 s and applies
-// it to a new registration. It waits, in the background, for the app to
-// register.
+// ip:port:cluster left disabled: Nacos keeps enabled=false for 60 s after
+// the old instance is gone, and a registration in that window takes it
+// over for good (a liveness restart or OOM kill keeps the pod's IP). The
+// list never shows a disabled instance, so it reads the instance itself,
+// once a second until the app has registered (5 minutes at most).
 func (s *nacosStep) Start(ctx context.Context, env *runEnv) {
 	if !s.cfg.Reenable {
 		return
@@ -223,29 +357,30 @@ func (s *nacosStep) Start(ctx context.Context, env *runEnv) {
 			}
 		}
 		if !sleepCtx(ctx, nacosStartEvery) {
+			env.log.Debug("nacos: the instance never registered; nothing to re-enable", "waited", nacosStartFor)
 			return
 		}
 	}
 }
 
-// reenableAt reports whether it is done: the instance is registered and enabled.
+// reenableAt reports whether it is done: the instance is registered there
+// and enabled.
 func (s *nacosStep) reenableAt(ctx context.Context, env *runEnv, addr string) bool {
-	token, err := s.login(ctx, env, addr)
+	inst, err := s.detail(ctx, addr)
 	if err != nil {
+		if !errors.Is(err, errNotRegistered) {
+			env.log.Debug("nacos: cannot read the instance yet", "addr", addr, "err", err)
+		}
 		return false
 	}
-	host, found, err := s.lookup(ctx, env, addr, token)
-	if err != nil || !found {
-		return false
-	}
-	if host.Enabled {
+	if inst.Enabled {
 		return true
 	}
-	if _, err := s.setEnabled(ctx, env, addr, true); err != nil {
+	if err := s.setEnabled(ctx, addr, inst, true); err != nil {
 		env.log.Warn("nacos: cannot re-enable the instance left disabled", "addr", addr, "err", err)
 		return false
 	}
 	env.log.Log(ctx, logging.LevelNotice, "nacos: re-enabled the instance a previous container left disabled",
-		"service", s.cfg.Service, "ip", s.cfg.IP, "port", s.cfg.Port)
+		"service", s.cfg.Service, "ip", s.cfg.IP, "port", s.cfg.Port, "weight", inst.Weight)
 	return true
 }

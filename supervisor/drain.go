@@ -90,12 +90,10 @@ func (s *supervisor) startDrain(sig syscall.Signal) {
 // return before the signal is forwarded without them.
 const drainOverdue = 500 * time.Millisecond
 
+// stopPlan is the plan with room for any steps: each step ends at its own
+// timeout first, and the drain as a whole ends when the app's share begins.
 func (s *supervisor) stopPlan() StopPlan {
-	steps := s.cfg.GracePeriod // no budget given: the plan's own limit applies
-	if s.cfg.DrainBudget > 0 {
-		steps = s.cfg.DrainBudget
-	}
-	return PlanStop(s.cfg.GracePeriod, s.cfg.StopTimeout, s.cfg.StopTimeoutGiven, steps)
+	return PlanStop(s.cfg.GracePeriod, s.cfg.StopTimeout, s.cfg.StopTimeoutGiven, s.cfg.GracePeriod)
 }
 
 func (s *supervisor) overdueC() <-chan time.Time {

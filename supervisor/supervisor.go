@@ -46,7 +46,6 @@ type Config struct {
 	// Drain, when set, runs on the first stop signal before it is forwarded,
 	// within GracePeriod (measured from that signal).
 	Drain       Drainer
-	DrainBudget time.Duration // the longest the drain's steps may take
 	GracePeriod time.Duration
 	OnStart     func(ctx context.Context) // beside the child; cancelled when the drain starts
 

@@ -326,11 +326,13 @@ func TestDrainNacosFailsOverToTheNextServer(t *testing.T) {
 }
 
 func TestDrainEurekaAndConsul(t *testing.T) {
-	eureka, consul := &fakeregistry.Eureka{}, &fakeregistry.Consul{Token: "tok"}
+	eureka, consul := &fakeregistry.Eureka{User: "eu", Password: "eu-pass"}, &fakeregistry.Consul{Token: "tok"}
+	eureka.Register("demo", "pod-1:demo:8080")
+	consul.Register("demo-1", "demo")
 	eurekaURL, consulURL := serve(t, eureka), serve(t, consul)
 	r, dir := startSlowApp(t, "DRAINIT_PRESTOP=eureka; consul",
-		"DRAINIT_EUREKA_URL="+eurekaURL+"/eureka", "DRAINIT_EUREKA_APP=DEMO", "DRAINIT_EUREKA_INSTANCE_ID=pod-1:demo:8080",
-		"CONSUL_HTTP_ADDR="+consulURL, "CONSUL_HTTP_TOKEN=tok", "DRAINIT_CONSUL_SERVICE_ID=demo-1")
+		"DRAINIT_EUREKA_URL=http://eu:eu-pass@"+strings.TrimPrefix(eurekaURL, "http://")+"/eureka", "DRAINIT_EUREKA_APP=DEMO",
+		"DRAINIT_EUREKA_INSTANCE_ID=pod-1:demo:8080", "CONSUL_HTTP_ADDR="+consulURL, "CONSUL_HTTP_TOKEN=tok", "DRAINIT_CONSUL_SERVICE_ID=demo-1")
 	r.signal(unix.SIGTERM)
 	r.expectExit(0, limit)
 	term := termTime(t, dir)
@@ -339,6 +341,48 @@ func TestDrainEurekaAndConsul(t *testing.T) {
 	if !happenedBefore(out, term) || !happenedBefore(maint, term) {
 		t.Error("the app got SIGTERM before the registries were told")
 	}
+	if strings.Contains(r.stderr.String(), "drain step failed") || strings.Contains(r.stderr.String(), "does not show it yet") {
+		t.Errorf("a step failed or was not confirmed:\n%s", r.stderr.String())
+	}
+}
+
+// Consul's maintenance is agent-local: an agent that does not hold the
+// service answers 404, and drainit says where to point instead.
+func TestDrainConsulAtAnotherAgentSaysSo(t *testing.T) {
+	consul := &fakeregistry.Consul{}
+	consulURL := serve(t, consul)
+	r, dir := startSlowApp(t, "DRAINIT_PRESTOP=consul", "DRAINIT_CONSUL_ADDR="+consulURL, "DRAINIT_CONSUL_SERVICE_ID=demo-1")
+	r.signal(unix.SIGTERM)
+	r.expectExit(0, limit)
+	termTime(t, dir)
+	if !strings.Contains(r.stderr.String(), "maintenance is agent-local") {
+		t.Errorf("the failure does not say why:\n%s", r.stderr.String())
+	}
+}
+
+// An OUT_OF_SERVICE override outlives an app that never deregistered (it
+// was killed); a new container with the same instance id (Spring Cloud's
+// default holds the hostname) registers into it. drainit clears it once the
+// app has registered.
+func TestEurekaOverrideFromAKilledPredecessorIsCleared(t *testing.T) {
+	eureka := &fakeregistry.Eureka{}
+	eureka.Register("demo", "pod-1:demo:8080")
+	eurekaURL := serve(t, eureka)
+	env := []string{"DRAINIT_PRESTOP=eureka", "DRAINIT_EUREKA_URL=" + eurekaURL + "/eureka", "DRAINIT_EUREKA_APP=demo",
+		"DRAINIT_EUREKA_INSTANCE_ID=pod-1:demo:8080"}
+	old, _ := startSlowApp(t, env...)
+	old.signal(unix.SIGTERM)
+	old.expectExit(0, limit)
+	if got := eureka.Status("demo", "pod-1:demo:8080"); got != "OUT_OF_SERVICE" {
+		t.Fatalf("after the drain: %q", got)
+	}
+	fresh, _ := startSlowApp(t, env...)
+	eureka.Register("demo", "pod-1:demo:8080") // the new app's client, no cancel before it
+	if got := eureka.Status("demo", "pod-1:demo:8080"); got != "OUT_OF_SERVICE" {
+		t.Fatalf("the fake did not keep the override: %q", got)
+	}
+	waitFor(t, limit, "the override to be cleared", func() bool { return eureka.Status("demo", "pod-1:demo:8080") == "UP" })
+	waitForLog(t, fresh, "cleared the OUT_OF_SERVICE")
 }
 
 // The SIGKILL lands before the grace period ends, even when the steps ask

@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"time"
@@ -59,12 +60,66 @@ func (s *consulStep) String() string { return "consul maintenance " + s.cfg.Serv
 
 func (s *consulStep) Budget(timeout time.Duration) time.Duration { return timeout }
 
+// Run puts the service in maintenance on the agent, then waits until the
+// health answer callers use (?passing, and DNS) leaves it out; the catalog
+// would still list it.
 func (s *consulStep) Run(ctx context.Context, env *runEnv) error {
 	u := s.base + "/v1/agent/service/maintenance/" + url.PathEscape(s.cfg.ServiceID) + "?enable=true&reason=" + url.QueryEscape("drainit: pod stopping")
-	var headers []header
-	if s.cfg.Token != "" {
-		headers = append(headers, header{"X-Consul-Token", s.cfg.Token})
+	_, err := call(ctx, request{method: "PUT", url: u, headers: s.headers()})
+	if isStatus(err, 404) {
+		return fmt.Errorf("%w: the agent at %s does not hold service %s; maintenance is agent-local: point DRAINIT_CONSUL_ADDR "+
+			"(or CONSUL_HTTP_ADDR) at the agent the service registered with, usually the node's own", err, s.base, s.cfg.ServiceID)
 	}
-	_, err := call(ctx, request{method: "PUT", url: u, headers: headers})
-	return err
+	if err != nil {
+		return err
+	}
+	return s.confirm(ctx)
+}
+
+func (s *consulStep) headers() []header {
+	if s.cfg.Token == "" {
+		return nil
+	}
+	return []header{{"X-Consul-Token", s.cfg.Token}}
+}
+
+var consulConfirmEvery = 200 * time.Millisecond
+
+// confirm reads the service's name from the agent, then its passing
+// instances until this one is not among them.
+func (s *consulStep) confirm(ctx context.Context) error {
+	data, err := call(ctx, request{method: "GET", url: s.base + "/v1/agent/service/" + url.PathEscape(s.cfg.ServiceID), headers: s.headers()})
+	if err != nil {
+		return fmt.Errorf("reading the service: %w", err)
+	}
+	var svc struct{ Service string }
+	if err := json.Unmarshal(data, &svc); err != nil || svc.Service == "" {
+		return fmt.Errorf("reading the service: %q", excerpt(data))
+	}
+	for {
+		passing, err := s.passing(ctx, svc.Service)
+		if err == nil && !passing {
+			return nil
+		}
+		if !sleepCtx(ctx, consulConfirmEvery) {
+			return fmt.Errorf("the health endpoint still lists %s as passing (last error: %v)", s.cfg.ServiceID, err)
+		}
+	}
+}
+
+func (s *consulStep) passing(ctx context.Context, name string) (bool, error) {
+	data, err := call(ctx, request{method: "GET", url: s.base + "/v1/health/service/" + url.PathEscape(name) + "?passing", headers: s.headers()})
+	if err != nil {
+		return false, err
+	}
+	var entries []struct{ Service struct{ ID string } }
+	if err := json.Unmarshal(data, &entries); err != nil {
+		return false, fmt.Errorf("health: %q: %w", excerpt(data), err)
+	}
+	for _, e := range entries {
+		if e.Service.ID == s.cfg.ServiceID {
+			return true, nil
+		}
+	}
+	return false, nil
 }

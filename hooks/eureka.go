@@ -2,19 +2,25 @@ package hooks
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"time"
 
 	"github.com/drainit/drainit/internal/envconf"
+	"github.com/drainit/drainit/internal/logging"
 )
 
-// EurekaConfig is read from DRAINIT_EUREKA_*.
+// EurekaConfig is read from DRAINIT_EUREKA_*. Credentials in the URL
+// (http://user:pass@eureka:8761/eureka) are sent as Basic auth.
 type EurekaConfig struct {
 	URL        []string `env:"DRAINIT_EUREKA_URL"` // e.g. http://eureka:8761/eureka
 	App        string   `env:"DRAINIT_EUREKA_APP"`
 	InstanceID string   `env:"DRAINIT_EUREKA_INSTANCE_ID"`
+	// Clear removes, once the app has registered, an OUT_OF_SERVICE
+	// override that a previous container with the same instance id left.
+	Clear bool `env:"DRAINIT_EUREKA_CLEAR" envDefault:"true"`
 }
 
 // eurekaStep marks the instance OUT_OF_SERVICE, which survives heartbeats
@@ -51,15 +57,125 @@ func (s *eurekaStep) String() string {
 
 func (s *eurekaStep) Budget(timeout time.Duration) time.Duration { return timeout }
 
+// Run marks the instance OUT_OF_SERVICE on the first server that takes it,
+// then reads the application back as callers fetch it.
 func (s *eurekaStep) Run(ctx context.Context, env *runEnv) error {
 	var errs []error
-	path := "/apps/" + url.PathEscape(s.cfg.App) + "/" + url.PathEscape(s.cfg.InstanceID) + "/status?value=OUT_OF_SERVICE"
 	for _, base := range s.urls {
-		_, err := call(ctx, request{method: "PUT", url: base + path})
+		_, err := call(ctx, request{method: "PUT", url: base + s.instancePath() + "/status?value=OUT_OF_SERVICE"})
 		if err == nil {
+			s.confirm(ctx, env, base)
 			return nil
+		}
+		if isStatus(err, 404) {
+			err = fmt.Errorf("%w: this server does not hold %s/%s", err, s.cfg.App, s.cfg.InstanceID)
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", base, err))
 	}
 	return errors.Join(errs...)
+}
+
+func (s *eurekaStep) instancePath() string {
+	return "/apps/" + url.PathEscape(s.cfg.App) + "/" + url.PathEscape(s.cfg.InstanceID)
+}
+
+// confirm reads GET /apps/{APP}, the answer callers fetch, until it shows
+// the instance out of service. The server may serve it from a read cache
+// refreshed every 30 s: not seeing it before the step's deadline is logged,
+// not a failure (the override is in place).
+func (s *eurekaStep) confirm(ctx context.Context, env *runEnv, base string) {
+	for {
+		status, err := s.appStatus(ctx, base)
+		if err == nil && status == "OUT_OF_SERVICE" {
+			return
+		}
+		if !sleepCtx(ctx, eurekaConfirmEvery) {
+			env.log.Warn("eureka: the server took OUT_OF_SERVICE, but its answer to callers does not show it yet (its read cache refreshes every 30 s)",
+				"app", s.cfg.App, "instance", s.cfg.InstanceID, "status", status, "err", err)
+			return
+		}
+	}
+}
+
+var (
+	eurekaConfirmEvery = 200 * time.Millisecond
+	eurekaStartEvery   = time.Second
+	eurekaStartFor     = 5 * time.Minute
+)
+
+// appStatus is the instance's status in GET /apps/{APP}.
+func (s *eurekaStep) appStatus(ctx context.Context, base string) (string, error) {
+	data, err := call(ctx, request{method: "GET", url: base + "/apps/" + url.PathEscape(s.cfg.App), headers: []header{{"Accept", "application/json"}}})
+	if err != nil {
+		return "", err
+	}
+	var reply struct {
+		Application struct {
+			Instance []struct {
+				InstanceID string `json:"instanceId"`
+				Status     string `json:"status"`
+			} `json:"instance"`
+		} `json:"application"`
+	}
+	if err := json.Unmarshal(data, &reply); err != nil {
+		return "", fmt.Errorf("application %s: %q: %w", s.cfg.App, excerpt(data), err)
+	}
+	for _, inst := range reply.Application.Instance {
+		if inst.InstanceID == s.cfg.InstanceID {
+			return inst.Status, nil
+		}
+	}
+	return "", nil
+}
+
+// Start clears an OUT_OF_SERVICE override that outlived a previous
+// container: Eureka keeps it by instance id until a cancel, and an app that
+// was killed never cancels; Spring Cloud's default id holds the hostname, so
+// a restarted container or a StatefulSet pod reuses it and would register
+// out of service, for good. It waits, in the background, for the app to
+// register (once a second, 5 minutes at most).
+func (s *eurekaStep) Start(ctx context.Context, env *runEnv) {
+	if !s.cfg.Clear {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, eurekaStartFor)
+	defer cancel()
+	for {
+		for _, base := range s.urls {
+			if s.clearAt(ctx, env, base) {
+				return
+			}
+		}
+		if !sleepCtx(ctx, eurekaStartEvery) {
+			return
+		}
+	}
+}
+
+// clearAt reports whether it is done: the instance is registered there and
+// not held out of service.
+func (s *eurekaStep) clearAt(ctx context.Context, env *runEnv, base string) bool {
+	data, err := call(ctx, request{method: "GET", url: base + s.instancePath(), headers: []header{{"Accept", "application/json"}}})
+	if err != nil {
+		return false
+	}
+	var reply struct {
+		Instance struct {
+			Status           string `json:"status"`
+			OverriddenStatus string `json:"overriddenStatus"`
+		} `json:"instance"`
+	}
+	if json.Unmarshal(data, &reply) != nil {
+		return false
+	}
+	if reply.Instance.Status != "OUT_OF_SERVICE" && reply.Instance.OverriddenStatus != "OUT_OF_SERVICE" {
+		return true
+	}
+	if _, err := call(ctx, request{method: "DELETE", url: base + s.instancePath() + "/status?value=UP"}); err != nil {
+		env.log.Warn("eureka: cannot clear the OUT_OF_SERVICE a previous container left", "url", base, "err", err)
+		return false
+	}
+	env.log.Log(ctx, logging.LevelNotice, "eureka: cleared the OUT_OF_SERVICE a previous container left",
+		"app", s.cfg.App, "instance", s.cfg.InstanceID)
+	return true
 }

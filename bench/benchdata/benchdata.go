@@ -74,8 +74,20 @@ type IdleResult struct {
 type Rollout struct {
 	Rate    int
 	Grace   string
-	Runs    int
-	Results []RolloutResult
+	Runs     int
+	Results  []RolloutResult
+	Restarts []RestartResult
+}
+
+// RestartResult is one restart of an instance on the same address after a
+// drain, beside a stable one: how soon callers list it again.
+type RestartResult struct {
+	Variant     string
+	Run         int
+	Listed      bool          // listed again within the window
+	ListedAfter time.Duration // from its registration
+	Failed      int64         // requests lost meanwhile (the stable instance serves)
+	Sent        int64
 }
 
 // RolloutResult is one run of one wrapper.

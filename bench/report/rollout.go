@@ -64,11 +64,52 @@ func rolloutSection(r benchdata.Rollout, rows []*row) string {
 		"namespace under the wrapper. The old one gets SIGTERM from outside its namespace and SIGKILL after the %s grace period; the "+
 		"load goes on 5 s after it is gone. %d runs per wrapper; failed shows min / median / max.\n\n", r.Runs, r.Rate, r.Grace, r.Runs)
 	b.WriteString(rolloutTable(rows))
-	b.WriteString("\nThe kinds add up every run's failures. ![failed requests per wrapper](img/rollout.svg)\n\n")
+	b.WriteString("\nThe kinds add up every run's failures. ![failed requests per wrapper](img/rollout.svg)\n")
+	b.WriteString(restartSection(r))
+	b.WriteString("\n")
 	b.WriteString("Why: bash as PID 1 ignores SIGTERM, so the JVM is SIGKILLed at the end of the grace period; tini (direct " +
 		"child) and tini -g / dumb-init (whole group) exit as soon as bash dies, and the kernel kills the JVM with the namespace, " +
 		"before it deregisters; drainit without a drain lets the JVM finish, but the JVM stops accepting before callers have " +
 		"noticed; drainit with a drain takes the instance out first and forwards SIGTERM once callers have moved on.\n")
+	return b.String()
+}
+
+// restartSection is the restart on the same address, when it was run.
+func restartSection(r benchdata.Rollout) string {
+	if len(r.Restarts) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\n**Restart on the same address.** The instance is drained, exits, and a new one starts on the same " +
+		"ip:port (a liveness restart or OOM kill keeps the pod's IP) while a stable instance serves; Nacos keeps the " +
+		"drain's enabled=false 60 s after the old instance went and hands it to the new registration for good. Time from " +
+		"the new registration until callers list it (15 s window):\n\n")
+	b.WriteString("| variant | listed again | median time | failed requests |\n|---|---|---|---|\n")
+	byVariant := map[string][]benchdata.RestartResult{}
+	var order []string
+	for _, x := range r.Restarts {
+		if _, ok := byVariant[x.Variant]; !ok {
+			order = append(order, x.Variant)
+		}
+		byVariant[x.Variant] = append(byVariant[x.Variant], x)
+	}
+	for _, v := range order {
+		var listed int
+		var times []time.Duration
+		var failed int64
+		for _, x := range byVariant[v] {
+			if x.Listed {
+				listed++
+				times = append(times, x.ListedAfter)
+			}
+			failed += x.Failed
+		}
+		med := "never"
+		if len(times) > 0 {
+			med = median(times).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(&b, "| %s | %d of %d | %s | %d |\n", v, listed, len(byVariant[v]), med, failed)
+	}
 	return b.String()
 }
 

@@ -19,10 +19,13 @@ type instance struct {
 	port        int
 }
 
-func startInstance(s settings, w wrapper, nacos, events string) (*instance, error) {
-	port, err := loopback.FreePort()
-	if err != nil {
-		return nil, err
+// startInstance starts the service on port, or on a free one when port is 0.
+func startInstance(s settings, w wrapper, nacos, events string, port int) (*instance, error) {
+	var err error
+	if port == 0 {
+		if port, err = loopback.FreePort(); err != nil {
+			return nil, err
+		}
 	}
 	var argv []string
 	for _, a := range w.argv {

@@ -115,11 +115,18 @@ func run(s settings) error {
 			results = append(results, r)
 		}
 	}
-	return writeResults(s, results)
+	var restarts []benchdata.RestartResult
+	if s.only == "" || strings.Contains("restart", s.only) {
+		if restarts, err = runRestarts(s, dir); err != nil {
+			return err
+		}
+	}
+	return writeResults(s, results, restarts)
 }
 
-func writeResults(s settings, results []benchdata.RolloutResult) error {
-	return benchdata.Write(s.out, "rollout.json", benchdata.Rollout{Rate: s.rate, Grace: s.grace.String(), Runs: s.runs, Results: results})
+func writeResults(s settings, results []benchdata.RolloutResult, restarts []benchdata.RestartResult) error {
+	return benchdata.Write(s.out, "rollout.json", benchdata.Rollout{Rate: s.rate, Grace: s.grace.String(), Runs: s.runs,
+		Results: results, Restarts: restarts})
 }
 
 // After the old instance is gone, callers notice within the heartbeat expiry
@@ -132,7 +139,7 @@ func runOnce(s settings, w wrapper, dir string) (benchdata.RolloutResult, error)
 	srv := httptest.NewServer(registry)
 	defer srv.Close()
 
-	old, err := startInstance(s, w, srv.URL, dir+"/old-events")
+	old, err := startInstance(s, w, srv.URL, dir+"/old-events", 0)
 	if err != nil {
 		return benchdata.RolloutResult{}, err
 	}
@@ -141,7 +148,7 @@ func runOnce(s settings, w wrapper, dir string) (benchdata.RolloutResult, error)
 		return benchdata.RolloutResult{}, err
 	}
 	callers := startLoad(srv.URL, s.rate)
-	fresh, err := startInstance(s, w, srv.URL, dir+"/new-events")
+	fresh, err := startInstance(s, w, srv.URL, dir+"/new-events", 0)
 	if err != nil {
 		callers.stop()
 		return benchdata.RolloutResult{}, err

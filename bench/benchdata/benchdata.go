@@ -72,8 +72,8 @@ type IdleResult struct {
 
 // Rollout is bench/results/rollout.json.
 type Rollout struct {
-	Rate    int
-	Grace   string
+	Rate     int
+	Grace    string
 	Runs     int
 	Results  []RolloutResult
 	Restarts []RestartResult

@@ -3,10 +3,14 @@ package e2e
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -55,4 +59,83 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Endpoints that never stop sending keep PID 1 small, and the app gets its
+// signal at the step's timeout at the latest.
+func TestHostileEndpointsKeepPID1Small(t *testing.T) {
+	endless := func(head, fill string) string {
+		return serveRaw(t, func(conn io.Writer) {
+			io.WriteString(conn, head)
+			chunk := strings.Repeat(fill, 64<<10)
+			for {
+				if _, err := io.WriteString(conn, chunk); err != nil {
+					return
+				}
+			}
+		})
+	}
+	steps := []string{
+		"http " + endless("HTTP/1.1 200 OK\r\nX-Endless: ", "a") + "/header",
+		"http " + endless("HTTP/1.1 200 ", "O") + "/status",
+		"http " + endless("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", "1") + "/chunk",
+		"http " + endless("HTTP/1.1 200 OK\r\nContent-Length: 10485760\r\n\r\n", "x") + "/10mb",
+	}
+	dir := t.TempDir()
+	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=" + strings.Join(steps, "; "), "DRAINIT_STEP_TIMEOUT=2s"}},
+		testprog, "slowterm", dir, "1s")
+	waitFor(t, limit, "the app to start", func() bool { return exists(dir + "/ready") })
+	sent := time.Now()
+	r.signal(unix.SIGTERM)
+	waitFor(t, limit, "the app to get SIGTERM", func() bool { return exists(dir + "/term") })
+	if took := time.Since(sent); took > 4*2*time.Second {
+		t.Errorf("the app got SIGTERM %v after the drain signal, past the four steps' timeouts", took)
+	}
+	if peak := procKiB(r.pid, "VmHWM:"); peak > 64<<10 {
+		t.Errorf("drainit peaked at %d MiB", peak>>10)
+	}
+	r.expectExit(0, limit)
+	if n := strings.Count(r.stderr.String(), "drain step failed"); n != len(steps) {
+		t.Errorf("%d steps failed, want all %d:\n%s", n, len(steps), r.stderr.String())
+	}
+}
+
+// serveRaw runs answer on every connection after reading the request.
+func serveRaw(t *testing.T, answer func(io.Writer)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				conn.Read(make([]byte, 4096))
+				answer(conn)
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String()
+}
+
+// procKiB reads a "Name:   N kB" line of /proc/pid/status.
+func procKiB(pid int, field string) int {
+	for _, line := range strings.Split(string(mustRead("/proc/"+strconv.Itoa(pid)+"/status")), "\n") {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			n, _ := strconv.Atoi(strings.Fields(rest)[0])
+			return n
+		}
+	}
+	return 0
+}
+
+func mustRead(path string) []byte {
+	data, _ := os.ReadFile(path)
+	return data
 }

@@ -15,9 +15,14 @@ import (
 	"github.com/drainit/drainit/internal/logging"
 )
 
-// Spawn starts a command through drainit's reaper (the only caller of wait4)
-// and reports its exit code on the channel.
-type Spawn = func(argv []string) (pid int, exited <-chan int, err error)
+// App is what the drain may use of the app (the supervisor's view; the
+// same type as supervisor.App): Spawn starts a command through drainit's
+// reaper (the only caller of wait4) and reports its exit code on the
+// channel; SocketInodes names the sockets the app's processes hold.
+type App = interface {
+	Spawn(argv []string) (pid int, exited <-chan int, err error)
+	SocketInodes() map[uint32]bool
+}
 
 // Step is one drain step.
 type Step interface {
@@ -34,7 +39,7 @@ type starter interface {
 }
 
 type runEnv struct {
-	spawn Spawn
+	app   App
 	log   *slog.Logger
 }
 
@@ -86,8 +91,10 @@ func parseStep(text string, environ map[string]string) (Step, error) {
 		return parseEureka(args, environ)
 	case "consul":
 		return parseConsul(args, environ)
+	case "quiet":
+		return parseQuiet(args, environ)
 	}
-	return nil, fmt.Errorf("unknown step %q (want sleep, http, exec, nacos, eureka or consul)", words[0])
+	return nil, fmt.Errorf("unknown step %q (want sleep, http, exec, nacos, eureka, consul or quiet)", words[0])
 }
 
 func noArgs(name string, args []string) error {
@@ -109,8 +116,8 @@ func (p *Plan) Budget() time.Duration {
 // Drain runs the steps in order. A step that fails or times out is logged
 // and the drain goes on; when ctx ends (the app's share of the grace period
 // is reached, a second signal, the child exited) the rest is skipped.
-func (p *Plan) Drain(ctx context.Context, spawn Spawn) {
-	env := &runEnv{spawn: spawn, log: p.Log}
+func (p *Plan) Drain(ctx context.Context, app App) {
+	env := &runEnv{app: app, log: p.Log}
 	start := time.Now()
 	for i, step := range p.Steps {
 		if ctx.Err() != nil {
@@ -122,7 +129,11 @@ func (p *Plan) Drain(ctx context.Context, spawn Spawn) {
 }
 
 func (p *Plan) runStep(ctx context.Context, env *runEnv, step Step, start time.Time) {
-	stepCtx, cancel := context.WithTimeout(ctx, step.Budget(p.StepTimeout))
+	stepCtx, cancel := context.WithCancel(ctx) // budget 0: until the drain's own deadline
+	if budget := step.Budget(p.StepTimeout); budget > 0 {
+		cancel()
+		stepCtx, cancel = context.WithTimeout(ctx, budget)
+	}
 	defer cancel()
 	began := time.Now()
 	err := step.Run(stepCtx, env)
@@ -153,6 +164,10 @@ func (p *Plan) Describe() []string {
 	var at time.Duration
 	for _, s := range p.Steps {
 		budget := s.Budget(p.StepTimeout)
+		if budget == 0 {
+			lines = append(lines, fmt.Sprintf("+%-8s %s", at, s))
+			continue
+		}
 		lines = append(lines, fmt.Sprintf("+%-8s %s (at most %s)", at, s, budget))
 		at += budget
 	}

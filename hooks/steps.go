@@ -66,7 +66,7 @@ func (s execStep) String() string                             { return "exec " +
 func (s execStep) Budget(timeout time.Duration) time.Duration { return timeout }
 
 func (s execStep) Run(ctx context.Context, env *runEnv) error {
-	pid, exited, err := env.spawn(s.argv)
+	pid, exited, err := env.app.Spawn(s.argv)
 	if err != nil {
 		return err
 	}

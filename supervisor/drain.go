@@ -13,13 +13,18 @@ import (
 	"github.com/drainit/drainit/signals"
 )
 
-// Spawn starts a drain command through the reaper; the channel gets its exit code.
-type Spawn = func(argv []string) (pid int, exited <-chan int, err error)
+// App is what a drain may use of the app without touching its processes:
+// Spawn starts a drain command through the reaper (the channel gets its
+// exit code), SocketInodes names the sockets the app's processes hold open.
+type App = interface {
+	Spawn(argv []string) (pid int, exited <-chan int, err error)
+	SocketInodes() map[uint32]bool
+}
 
 // Drainer takes the instance out of traffic before the app is signalled. It
 // must return soon after ctx ends.
 type Drainer interface {
-	Drain(ctx context.Context, spawn Spawn)
+	Drain(ctx context.Context, app App)
 }
 
 var (
@@ -82,7 +87,7 @@ func (s *supervisor) startDrain(sig syscall.Signal) {
 	go func(done chan struct{}) {
 		defer close(done)
 		defer stopDeadline()
-		s.cfg.Drain.Drain(ctx, s.spawn)
+		s.cfg.Drain.Drain(ctx, appView{s})
 	}(s.drain.done)
 }
 
@@ -139,6 +144,14 @@ func (s *supervisor) event(msg string, attrs ...any) {
 	attrs = append(attrs, "at", time.Since(s.drain.began).Round(time.Millisecond))
 	s.log.Log(context.Background(), logging.LevelNotice, msg, attrs...)
 }
+
+// appView is the drain's view of the app.
+type appView struct{ s *supervisor }
+
+func (a appView) Spawn(argv []string) (int, <-chan int, error) { return a.s.spawn(argv) }
+
+// SocketInodes reads the sockets every process below drainit holds open.
+func (a appView) SocketInodes() map[uint32]bool { return socketInodes(descendants(os.Getpid())) }
 
 // spawn runs a drain command in its own process group (a signal forwarded to
 // the app's group must not reach it), with drainit's stdout and stderr.

@@ -117,7 +117,7 @@ func newStubDrain() *stubDrain {
 	return &stubDrain{started: make(chan struct{}), release: make(chan struct{}), cause: make(chan error, 1)}
 }
 
-func (d *stubDrain) Drain(ctx context.Context, _ Spawn) {
+func (d *stubDrain) Drain(ctx context.Context, _ App) {
 	close(d.started)
 	select {
 	case <-ctx.Done():
@@ -369,7 +369,7 @@ func TestWithoutAStopTimeoutTheKillWaitsForTheGraceEnd(t *testing.T) {
 // no signal reaches it.
 type stuckDrain struct{ block chan struct{} }
 
-func (d stuckDrain) Drain(context.Context, Spawn) { <-d.block }
+func (d stuckDrain) Drain(context.Context, App) { <-d.block }
 
 // The supervisor holds the steps' deadline itself: a drain that does not
 // return still lets the stop signal through, soon after its budget.

@@ -2,6 +2,8 @@ package supervisor
 
 import (
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/drainit/drainit/internal/proc"
@@ -40,6 +42,28 @@ func descendants(root int) []int {
 		for _, c := range children[pid] {
 			out = append(out, c)
 			queue = append(queue, c)
+		}
+	}
+	return out
+}
+
+// socketInodes reads /proc/PID/fd of each process for the sockets it holds
+// ("socket:[N]"); a process that is gone or unreadable is passed over.
+func socketInodes(pids []int) map[uint32]bool {
+	out := map[uint32]bool{}
+	for _, pid := range pids {
+		dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			link, err := os.Readlink(dir + "/" + e.Name())
+			if rest, ok := strings.CutPrefix(link, "socket:["); err == nil && ok {
+				if n, err := strconv.ParseUint(strings.TrimSuffix(rest, "]"), 10, 32); err == nil {
+					out[uint32(n)] = true
+				}
+			}
 		}
 	}
 	return out

@@ -36,6 +36,7 @@ type Socket struct {
 	Inode         uint32
 	Cookie        uint64 // tells a reused 4-tuple's new connection from the old one
 	HasInfo       bool   // the fields below were read (netlink, not TIME_WAIT)
+	LastDataRecv  uint32 // tcpi_last_data_recv: ms since data last arrived
 	BytesReceived uint64 // tcpi_bytes_received (Linux 4.1+)
 	DataSegsIn    uint32 // tcpi_data_segs_in (Linux 4.6+)
 }
@@ -172,6 +173,7 @@ func parseMsg(b []byte) (Socket, bool) {
 func readInfo(s *Socket, info []byte) {
 	if len(info) >= 136 {
 		s.HasInfo = true
+		s.LastDataRecv = binary.NativeEndian.Uint32(info[52:])
 		s.BytesReceived = binary.NativeEndian.Uint64(info[128:])
 	}
 	if len(info) >= 156 {

@@ -39,8 +39,8 @@ type starter interface {
 }
 
 type runEnv struct {
-	app   App
-	log   *slog.Logger
+	app App
+	log *slog.Logger
 }
 
 // Plan is the ordered drain.

@@ -12,12 +12,18 @@ import (
 // connection to one of the app's ports not seen before (even one already in
 // TIME_WAIT: it was opened and closed between two snapshots), or more bytes
 // or data segments received on one seen before. An idle connection, or a
-// peer on the ignore list, is not traffic.
+// peer on the ignore list, is not traffic. Connections accepted and gone
+// between two snapshots leave no entry when the caller closed first; the
+// namespace's PassiveOpens counter still counts them, and those not seen
+// in the table count as traffic whoever sent them (the safe side: at worst
+// the step waits longer, up to its maximum).
 type tracker struct {
 	ports  map[uint16]bool
 	ignore ignoreList
 
 	seen      map[connKey]connCount
+	accepted  map[connKey]bool // every accepted connection in the last snapshot, any port, any peer
+	opens     uint64           // PassiveOpens at the last snapshot
 	primed    bool
 	lastPeers int // peers that sent in the last snapshot with traffic
 
@@ -66,13 +72,14 @@ func (t *tracker) recentAtStart(socks []sockdiag.Socket) int {
 	return n
 }
 
-// observe takes the next snapshot and returns how many connections showed
-// traffic since the last one; the first snapshot only sets the baseline.
-func (t *tracker) observe(socks []sockdiag.Socket) int {
+// observe takes the next snapshot, with the namespace's PassiveOpens, and
+// returns how many connections showed traffic since the last one; the first
+// snapshot only sets the baseline.
+func (t *tracker) observe(socks []sockdiag.Socket, opens uint64) int {
+	events := t.unattributed(socks, opens)
 	current := map[connKey]connCount{}
 	peers := map[netip.Addr]bool{}
 	var bytes uint64
-	events := 0
 	for _, s := range t.callers(socks) {
 		key := connKey{s.Local, s.Remote}
 		now := connCount{s.BytesReceived, s.DataSegsIn}
@@ -100,6 +107,36 @@ func (t *tracker) observe(socks []sockdiag.Socket) int {
 	t.window = append(t.window, rateSample{time.Now(), bytes})
 	t.window = slices.DeleteFunc(t.window, func(r rateSample) bool { return time.Since(r.at) > time.Second })
 	return events
+}
+
+// unattributed is how many connections were accepted since the last
+// snapshot without showing up in this one: PassiveOpens counts every
+// accepted connection of the namespace, the table only those still there.
+func (t *tracker) unattributed(socks []sockdiag.Socket, opens uint64) int {
+	listening := map[uint16]bool{}
+	for _, s := range socks {
+		if s.State == sockdiag.Listen {
+			listening[s.Local.Port()] = true
+		}
+	}
+	accepted := map[connKey]bool{}
+	var seenNew uint64
+	for _, s := range socks {
+		key := connKey{s.Local, s.Remote}
+		if s.State != sockdiag.Listen && listening[s.Local.Port()] {
+			accepted[key] = true
+			if !t.accepted[key] {
+				seenNew++
+			}
+		}
+	}
+	delta := opens - t.opens
+	primed := t.primed && opens >= t.opens
+	t.accepted, t.opens = accepted, opens
+	if !primed || delta <= seenNew {
+		return 0
+	}
+	return int(delta - seenNew)
 }
 
 // recentRate is the bytes per second received over the last second.

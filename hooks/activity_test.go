@@ -42,10 +42,29 @@ func TestTrackerCountsCallersTraffic(t *testing.T) {
 	}
 	for _, tt := range tests {
 		tr := newTracker(map[uint16]bool{8080: true, 9090: true}, ignore)
-		tr.observe(tt.before)
-		if got := tr.observe(tt.after); got != tt.want {
+		tr.observe(tt.before, 0)
+		if got := tr.observe(tt.after, 0); got != tt.want {
 			t.Errorf("%s: %d events, want %d", tt.name, got, tt.want)
 		}
+	}
+}
+
+// Connections accepted and gone between two snapshots are counted from
+// PassiveOpens, less those the table shows, whoever's they were.
+func TestTrackerCountsConnectionsGoneBetweenSnapshots(t *testing.T) {
+	ignore, _ := parseIgnore("10.0.0.1", "")
+	listener := sock(sockdiag.Listen, "0.0.0.0:8080", "0.0.0.0:0", 0)
+	probe := sock(sockdiag.TimeWait, "10.0.0.5:8080", "10.0.0.1:50000", 0)
+	tr := newTracker(map[uint16]bool{8080: true}, ignore)
+	tr.observe([]sockdiag.Socket{listener}, 100)
+	if got := tr.observe([]sockdiag.Socket{listener, probe}, 103); got != 2 {
+		t.Errorf("3 accepted, 1 of them the ignored probe in the table: %d events, want 2", got)
+	}
+	if got := tr.observe([]sockdiag.Socket{listener, probe}, 104); got != 1 {
+		t.Errorf("1 accepted and gone: %d events, want 1", got)
+	}
+	if got := tr.observe([]sockdiag.Socket{listener}, 104); got != 0 {
+		t.Errorf("nothing new: %d events, want 0", got)
 	}
 }
 

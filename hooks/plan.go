@@ -149,8 +149,8 @@ func (p *Plan) runStep(ctx context.Context, env *runEnv, step Step, start time.T
 }
 
 // Start runs the steps' start-up work (never delaying the child) until ctx ends.
-func (p *Plan) Start(ctx context.Context) {
-	env := &runEnv{log: p.Log}
+func (p *Plan) Start(ctx context.Context, app App) {
+	env := &runEnv{app: app, log: p.Log}
 	for _, s := range p.Steps {
 		if st, ok := s.(starter); ok {
 			go st.Start(ctx, env)

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/drainit/drainit/internal/logging"
@@ -24,6 +25,11 @@ type quietStep struct {
 	quiet, max time.Duration // max 0: the rest of the steps' budget
 	ignore     ignoreList
 	source     string // "" (netlink, else /proc), "netlink" or "proc": DRAINIT_QUIET_SOURCE
+
+	mu         sync.Mutex
+	before     []int    // caller events in each of the last seconds before the drain (Start)
+	sampler    *tracker // Start's, once the app listens
+	lastSample time.Time
 }
 
 const (
@@ -31,15 +37,22 @@ const (
 	// refresh every 1-2 s have moved on after 3 s; silence any shorter
 	// proves little (see docs/drain.md).
 	defaultQuiet = 3 * time.Second
-	// quietPoll is short enough to see a connection the server closed
-	// between two polls (it lingers in TIME_WAIT for 60 s).
-	quietPoll = 100 * time.Millisecond
-	// busyAfter and busyEvents: the traffic of the first second, and the
-	// connections that had data in the second before the step, must add up
-	// to busyEvents (about one request a second) for silence to mean the
-	// callers have gone rather than that they were idle.
-	busyAfter  = time.Second
-	busyEvents = 2
+	// quietPoll: a connection opened and closed between two polls is seen
+	// only if it lingers on the app's side (TIME_WAIT when the app closed
+	// first, or a closing state), so polls are frequent; each waits at least
+	// pollSpacing times the last read, to keep the cost near a tenth of a
+	// core on a busy node.
+	quietPoll   = 20 * time.Millisecond
+	pollSpacing = 10
+	// The traffic before the drain must reach about one caller event a
+	// second, over the last beforeWindow (sampled each second from the
+	// app's start), for silence to mean the callers have gone rather than
+	// that they were idle. Without samples (a drain right after the start),
+	// the connections with data in the last busyAfter and the traffic of the
+	// first busyAfter of the step must reach busyEvents.
+	beforeWindow = 10
+	busyAfter    = time.Second
+	busyEvents   = 2
 )
 
 func parseQuiet(args []string, environ map[string]string) (Step, error) {
@@ -116,28 +129,36 @@ func (s *quietStep) Run(ctx context.Context, env *runEnv) error {
 	}
 	env.log.Info("quiet: watching the app's inbound traffic", "source", src.Name(), "ports", t.portList(), "quiet", s.quiet)
 	baseline := t.recentAtStart(socks)
-	t.observe(socks)
-	lastTraffic, warned := began, false
+	opens, _ := sockdiag.PassiveOpens() // 0 where unreadable: only the table counts
+	t.observe(socks, opens)
+	before, seconds := s.trafficBefore(socks, opens)
+	lastTraffic, warned, pause := began, false, quietPoll
 	for {
-		if !sleepCtx(ctx, quietPoll) {
+		if !sleepCtx(ctx, pause) {
 			return s.ended(ctx, env, t, began, lastTraffic)
 		}
+		read := time.Now()
+		opens, _ := sockdiag.PassiveOpens()
 		socks, err := src.Dump()
 		if err != nil {
 			return fmt.Errorf("reading the socket table (%s): %w", src.Name(), err)
 		}
 		now := time.Now()
-		if events := t.observe(socks); events > 0 {
+		pause = max(quietPoll, pollSpacing*now.Sub(read))
+		if events := t.observe(socks, opens); events > 0 {
 			lastTraffic = now
 			if now.Sub(began) <= busyAfter {
 				baseline += events
 			}
 		}
 		busy := baseline >= busyEvents
-		if !busy && !warned && now.Sub(began) > busyAfter {
+		if seconds >= 0.5 {
+			busy = float64(before) >= seconds
+		}
+		if !busy && !warned && (seconds >= 0.5 || now.Sub(began) > busyAfter) {
 			warned = true
 			env.log.Log(ctx, logging.LevelNotice, "quiet: too little traffic before the drain to tell callers gone from idle; waiting for the maximum",
-				"events", baseline, "in", busyAfter)
+				"events_before", before, "seconds_before", seconds, "events_first_second", baseline)
 		}
 		if busy && now.Sub(lastTraffic) >= s.quiet {
 			env.log.Log(ctx, logging.LevelNotice, "quiet: callers have stopped", "quiet_for", s.quiet,
@@ -151,13 +172,66 @@ func (s *quietStep) Run(ctx context.Context, env *runEnv) error {
 // never stops, such as a stream, is what the maximum is for) or reports
 // the drain's own cut.
 func (s *quietStep) ended(ctx context.Context, env *runEnv, t *tracker, began, lastTraffic time.Time) error {
-	if s.max > 0 && time.Since(began) >= s.max-quietPoll {
+	if s.max > 0 && time.Since(began) >= s.max-100*time.Millisecond {
 		env.log.Log(context.Background(), logging.LevelNotice, "quiet: maximum reached with callers still sending",
 			"max", s.max, "last_traffic_at", lastTraffic.Sub(began).Round(time.Millisecond),
 			"peers", t.lastPeers, "bytes_per_second", t.recentRate())
 		return nil
 	}
 	return ctx.Err()
+}
+
+// trafficBefore is the caller events over the time sampled before the
+// drain (up to beforeWindow seconds, and the part second since the last
+// sample, read from the drain's first snapshot).
+func (s *quietStep) trafficBefore(socks []sockdiag.Socket, opens uint64) (events int, seconds float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sampler == nil {
+		return 0, 0
+	}
+	for _, n := range s.before {
+		events += n
+	}
+	events += s.sampler.observe(socks, opens)
+	return events, float64(len(s.before)) + time.Since(s.lastSample).Seconds()
+}
+
+// Start samples the app's inbound traffic once a second while the app
+// runs, until the drain begins, so the drain knows how busy callers were
+// just before it.
+func (s *quietStep) Start(ctx context.Context, env *runEnv) {
+	src := s.open()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		opens, _ := sockdiag.PassiveOpens()
+		socks, err := src.Dump()
+		if err == nil {
+			s.sample(env, socks, opens)
+		}
+	}
+}
+
+func (s *quietStep) sample(env *runEnv, socks []sockdiag.Socket, opens uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sampler == nil || len(s.sampler.ports) == 0 { // the app may not listen yet
+		s.sampler = newTracker(appPorts(socks, env.app.SocketInodes()), s.ignore)
+		s.sampler.observe(socks, opens)
+		s.lastSample = time.Now()
+		return
+	}
+	s.before = append(s.before, s.sampler.observe(socks, opens))
+	if len(s.before) > beforeWindow {
+		s.before = s.before[1:]
+	}
+	s.lastSample = time.Now()
 }
 
 // appPorts are the ports of the app's listening sockets: those whose inode

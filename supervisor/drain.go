@@ -192,7 +192,7 @@ func (s *supervisor) runStartHooks() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.stopStart = cancel
-	go s.cfg.OnStart(ctx)
+	go s.cfg.OnStart(ctx, appView{s})
 }
 
 func (s *supervisor) stopStartHooks() {

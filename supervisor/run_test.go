@@ -319,7 +319,7 @@ func TestStartHooksAreCancelledWhenTheDrainStarts(t *testing.T) {
 	d := newStubDrain()
 	cfg := drainConfig(d)
 	startCtx := make(chan context.Context, 1)
-	cfg.OnStart = func(ctx context.Context) { startCtx <- ctx }
+	cfg.OnStart = func(ctx context.Context, _ App) { startCtx <- ctx }
 	s := startSup(t, cfg, traps)
 	s.waitFile("ready")
 	ctx := <-startCtx

@@ -47,7 +47,7 @@ type Config struct {
 	// within GracePeriod (measured from that signal).
 	Drain       Drainer
 	GracePeriod time.Duration
-	OnStart     func(ctx context.Context) // beside the child; cancelled when the drain starts
+	OnStart     func(ctx context.Context, app App) // beside the child; cancelled when the drain starts
 
 	Log *slog.Logger
 }

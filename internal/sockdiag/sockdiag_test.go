@@ -81,3 +81,13 @@ func TestParseProc(t *testing.T) {
 }
 
 func itoa(p uint16) string { return strconv.Itoa(int(p)) }
+
+func TestParsePassiveOpens(t *testing.T) {
+	text := "Ip: Forwarding DefaultTTL\nIp: 1 64\nTcp: RtoAlgorithm RtoMin RtoMax MaxConn ActiveOpens PassiveOpens AttemptFails\nTcp: 1 200 120000 -1 10 42 0\n"
+	if n, err := parsePassiveOpens(text); err != nil || n != 42 {
+		t.Errorf("%d %v, want 42", n, err)
+	}
+	if n, err := PassiveOpens(); err != nil {
+		t.Errorf("reading this machine's: %d %v", n, err)
+	}
+}

@@ -1,0 +1,176 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// listing is a registry in miniature: callers read whether the instance is
+// listed, on their own refresh schedule; the drain's first step takes it out.
+type listing struct{ out atomic.Bool }
+
+func (l *listing) ServeHTTP(w http.ResponseWriter, r *http.Request) { l.out.Store(true) }
+
+// caller sends a request every 50 ms to the app while its cached view of
+// the listing says the instance is in (refreshed every refresh; 0: never,
+// a stream that ignores the registry), from the address from ("" any).
+type caller struct {
+	last atomic.Int64 // Unix ms of the last request sent
+	stop context.CancelFunc
+	done sync.WaitGroup
+}
+
+func startCaller(t *testing.T, l *listing, url string, refresh time.Duration, keepAlive bool, from string) *caller {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &caller{stop: cancel}
+	dialer := &net.Dialer{}
+	if from != "" {
+		dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
+	}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext, DisableKeepAlives: !keepAlive}}
+	c.done.Add(1)
+	go func() {
+		defer c.done.Done()
+		listed, refreshed := true, time.Now()
+		for deadline := time.Now().Add(limit); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(50 * time.Millisecond) {
+			if refresh > 0 && time.Since(refreshed) >= refresh {
+				listed, refreshed = !l.out.Load(), time.Now()
+			}
+			if !listed {
+				continue
+			}
+			c.last.Store(time.Now().UnixMilli())
+			if resp, err := client.Get(url); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); c.done.Wait() })
+	return c
+}
+
+func (c *caller) lastSent() time.Time { return time.UnixMilli(c.last.Load()) }
+
+// quietRun starts the JVM behind start.sh under drainit with the drain
+// "take it out of the listing; quiet ...", runs the callers, sends SIGTERM
+// and returns drainit, when the drain signal was sent and when the JVM got
+// SIGTERM.
+type quietRun struct {
+	app     *javaApp
+	listing *listing
+	url     string
+	sent    time.Time
+	sigterm time.Time
+	stderr  string
+}
+
+func runQuiet(t *testing.T, quiet string, env []string, callers func(q *quietRun)) *quietRun {
+	t.Helper()
+	q := &quietRun{listing: &listing{}}
+	registry := serve(t, q.listing)
+	port := freePort(t)
+	q.url = "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+	env = append(env, "DRAINIT_PRESTOP=http POST "+registry+"/out; "+quiet, "DRAINIT_GRACE_PERIOD=40s", "DRAINIT_STOP_TIMEOUT=5s")
+	q.app = startJavaApp(t, port, env...)
+	callers(q)
+	time.Sleep(1500 * time.Millisecond) // the callers' traffic before the stop; waits on nothing
+	q.sent = time.Now()
+	q.app.signal(unix.SIGTERM)
+	q.app.expectExit(143, limit)
+	q.sigterm = q.app.event(t, "hook-start")
+	q.stderr = q.app.stderr.String()
+	return q
+}
+
+func (q *quietRun) took() time.Duration { return q.sigterm.Sub(q.sent) }
+
+// Callers that refresh every 500 ms and open a connection per request: the
+// drain goes on once they have been silent for the quiet time, long before
+// its maximum, and not before.
+func TestQuietFastCallers(t *testing.T) {
+	var fast *caller
+	q := runQuiet(t, "quiet 1s max 20s", nil, func(q *quietRun) { fast = startCaller(t, q.listing, q.url, 500*time.Millisecond, false, "") })
+	if !strings.Contains(q.stderr, "quiet: callers have stopped") {
+		t.Fatalf("quiet not reached:\n%s", q.stderr)
+	}
+	if gap := q.sigterm.Sub(fast.lastSent()); gap < time.Second-100*time.Millisecond {
+		t.Errorf("the JVM got SIGTERM %v after the caller's last request, before 1s of quiet", gap)
+	}
+	if q.took() > 10*time.Second {
+		t.Errorf("SIGTERM %v after the drain signal: the quiet was not seen early", q.took())
+	}
+	t.Logf("SIGTERM to the JVM %v after the drain signal", q.took().Round(time.Millisecond))
+}
+
+// A caller that refreshes only every 3 s, over a kept-alive connection,
+// holds the drain until it too has gone quiet.
+func TestQuietHeldByASlowCaller(t *testing.T) {
+	var slow *caller
+	q := runQuiet(t, "quiet 1s max 20s", nil, func(q *quietRun) {
+		startCaller(t, q.listing, q.url, 500*time.Millisecond, false, "")
+		slow = startCaller(t, q.listing, q.url, 3*time.Second, true, "")
+	})
+	if gap := q.sigterm.Sub(slow.lastSent()); gap < time.Second-100*time.Millisecond {
+		t.Errorf("the JVM got SIGTERM %v after the slow caller's last request, before 1s of quiet", gap)
+	}
+	if !strings.Contains(q.stderr, "quiet: callers have stopped") {
+		t.Errorf("quiet not reached:\n%s", q.stderr)
+	}
+}
+
+// A stream that never stops (here, a kept-alive caller that ignores the
+// registry) holds the step to its maximum, which is logged.
+func TestQuietStreamHeldToTheMaximum(t *testing.T) {
+	q := runQuiet(t, "quiet 1s max 3s", nil, func(q *quietRun) { startCaller(t, q.listing, q.url, 0, true, "") })
+	if !strings.Contains(q.stderr, "quiet: maximum reached with callers still sending") {
+		t.Errorf("the maximum was not logged:\n%s", q.stderr)
+	}
+	if q.took() < 3*time.Second-100*time.Millisecond {
+		t.Errorf("SIGTERM %v after the drain signal, before the 3s maximum", q.took())
+	}
+}
+
+// Probes from HOST_IP keep coming, here every 50 ms on a kept-alive
+// connection; they are not callers.
+func TestQuietIgnoresProbesFromHostIP(t *testing.T) {
+	q := runQuiet(t, "quiet 1s max 20s", []string{"HOST=0.0.0.0", "HOST_IP=127.0.0.2"}, func(q *quietRun) {
+		startCaller(t, q.listing, q.url, 500*time.Millisecond, false, "")
+		startCaller(t, q.listing, q.url, 0, true, "127.0.0.2")
+	})
+	if !strings.Contains(q.stderr, "quiet: callers have stopped") || q.took() > 10*time.Second {
+		t.Errorf("the probes held the drain (%v):\n%s", q.took(), q.stderr)
+	}
+}
+
+// Where netlink is refused, /proc/net/tcp still shows new connections.
+func TestQuietFromProc(t *testing.T) {
+	q := runQuiet(t, "quiet 1s max 20s", []string{"DRAINIT_QUIET_SOURCE=proc", "DRAINIT_VERBOSITY=2"}, func(q *quietRun) {
+		startCaller(t, q.listing, q.url, 500*time.Millisecond, false, "")
+	})
+	if !strings.Contains(q.stderr, `source=/proc/net/tcp`) || !strings.Contains(q.stderr, "quiet: callers have stopped") {
+		t.Errorf("the /proc source did not see the callers stop:\n%s", q.stderr)
+	}
+}
+
+// With no traffic before the drain, silence proves nothing: it says so and
+// waits for the maximum.
+func TestQuietWithTooLittleTrafficWaitsForTheMaximum(t *testing.T) {
+	q := runQuiet(t, "quiet 1s max 3s", nil, func(*quietRun) {})
+	if !strings.Contains(q.stderr, "too little traffic before the drain") {
+		t.Errorf("not said:\n%s", q.stderr)
+	}
+	if q.took() < 3*time.Second-100*time.Millisecond {
+		t.Errorf("SIGTERM %v after the drain signal, before the 3s maximum", q.took())
+	}
+}

@@ -42,6 +42,7 @@ Options (each also read from the environment variable shown; the flag wins):
                               http [METHOD] URL [-H 'Name: value'] [BODY]
                               exec CMD [ARG...]
                               nacos | eureka | consul  (DRAINIT_NACOS_* ...)
+                              quiet [Q] [max M]  (until callers stop)
                             (DRAINIT_PRESTOP)
       --drain-signals LIST  signals that start the drain (DRAINIT_DRAIN_SIGNALS=TERM)
       --grace-period D      the pod's grace period, from the drain signal;

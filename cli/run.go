@@ -16,6 +16,9 @@
 //	DRAINIT_GRACE_PERIOD   the pod's grace period, from the drain signal (30s)
 //	DRAINIT_STEP_TIMEOUT   the longest one drain step may take (5s)
 //	DRAINIT_NACOS_*, DRAINIT_EUREKA_*, DRAINIT_CONSUL_*  registry steps (see hooks)
+//	DRAINIT_QUIET_IGNORE   quiet step: peers or local ports that are not callers
+//	DRAINIT_QUIET_SOURCE   quiet step: netlink or proc (default: netlink, else proc)
+//	HOST_IP                quiet step: the node's address, whose probes are not callers
 //
 // As tini: TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP.
 // As dumb-init: DUMB_INIT_SETSID, DUMB_INIT_DEBUG.

@@ -18,6 +18,7 @@
 //	DRAINIT_NACOS_*, DRAINIT_EUREKA_*, DRAINIT_CONSUL_*  registry steps (see hooks)
 //	DRAINIT_QUIET_IGNORE   quiet step: peers or local ports that are not callers
 //	DRAINIT_QUIET_SOURCE   quiet step: netlink or proc (default: netlink, else proc)
+//	DRAINIT_QUIET_OPENS    quiet step: count the namespace's PassiveOpens (true)
 //	HOST_IP                quiet step: the node's address, whose probes are not callers
 //
 // As tini: TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP.

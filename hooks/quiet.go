@@ -25,6 +25,7 @@ type quietStep struct {
 	quiet, max time.Duration // max 0: the rest of the steps' budget
 	ignore     ignoreList
 	source     string // "" (netlink, else /proc), "netlink" or "proc": DRAINIT_QUIET_SOURCE
+	noOpens    bool   // DRAINIT_QUIET_OPENS=false: the namespace is shared beyond the pod
 
 	mu         sync.Mutex
 	before     []int    // caller events in each of the last seconds before the drain (Start)
@@ -57,6 +58,13 @@ const (
 
 func parseQuiet(args []string, environ map[string]string) (Step, error) {
 	s := &quietStep{quiet: defaultQuiet, source: environ["DRAINIT_QUIET_SOURCE"]}
+	switch environ["DRAINIT_QUIET_OPENS"] {
+	case "", "true":
+	case "false":
+		s.noOpens = true
+	default:
+		return nil, fmt.Errorf("DRAINIT_QUIET_OPENS=%q: want true or false", environ["DRAINIT_QUIET_OPENS"])
+	}
 	rest := args
 	if len(rest) > 0 && rest[0] != "max" {
 		d, err := positiveDuration(rest[0])
@@ -129,7 +137,7 @@ func (s *quietStep) Run(ctx context.Context, env *runEnv) error {
 	}
 	env.log.Info("quiet: watching the app's inbound traffic", "source", src.Name(), "ports", t.portList(), "quiet", s.quiet)
 	baseline := t.recentAtStart(socks)
-	opens, _ := sockdiag.PassiveOpens() // 0 where unreadable: only the table counts
+	opens := s.passiveOpens()
 	t.observe(socks, opens)
 	before, seconds := s.trafficBefore(socks, opens)
 	lastTraffic, warned, pause := began, false, quietPoll
@@ -138,7 +146,7 @@ func (s *quietStep) Run(ctx context.Context, env *runEnv) error {
 			return s.ended(ctx, env, t, began, lastTraffic)
 		}
 		read := time.Now()
-		opens, _ := sockdiag.PassiveOpens()
+		opens := s.passiveOpens()
 		socks, err := src.Dump()
 		if err != nil {
 			return fmt.Errorf("reading the socket table (%s): %w", src.Name(), err)
@@ -181,6 +189,16 @@ func (s *quietStep) ended(ctx context.Context, env *runEnv, t *tracker, began, l
 	return ctx.Err()
 }
 
+// passiveOpens is the namespace's count of accepted connections, or 0 (the
+// table alone) where it cannot be read or is not the pod's own.
+func (s *quietStep) passiveOpens() uint64 {
+	if s.noOpens {
+		return 0
+	}
+	n, _ := sockdiag.PassiveOpens()
+	return n
+}
+
 // trafficBefore is the caller events over the time sampled before the
 // drain (up to beforeWindow seconds, and the part second since the last
 // sample, read from the drain's first snapshot).
@@ -210,7 +228,7 @@ func (s *quietStep) Start(ctx context.Context, env *runEnv) {
 			return
 		case <-tick.C:
 		}
-		opens, _ := sockdiag.PassiveOpens()
+		opens := s.passiveOpens()
 		socks, err := src.Dump()
 		if err == nil {
 			s.sample(env, socks, opens)

@@ -38,7 +38,7 @@ func runDocker(s settings) error {
 	defer d.cleanUp()
 	var results []benchdata.RolloutResult
 	for _, w := range wrappers {
-		if !strings.Contains(w.Name, s.only) {
+		if !strings.Contains(w.Name, s.only) || w.mixed { // the mixed callers run on loopback only
 			continue
 		}
 		for i := 1; i <= s.runs; i++ {

@@ -36,9 +36,13 @@ func startInstance(s settings, w wrapper, nacos, events string, port int) (*inst
 	}
 	cmd := pidns.Command(append(argv, s.script)...)
 	fill := strings.NewReplacer("{PORT}", strconv.Itoa(port), "{NACOS}", nacos, "{IP}", "127.0.0.1")
+	grace := s.grace
+	if w.grace > 0 {
+		grace = w.grace
+	}
 	cmd.Env = append(os.Environ(), "PORT="+strconv.Itoa(port), "NACOS_ADDR="+nacos, "SERVICE=demo",
 		"EVENTS_FILE="+events, "CLASSES="+s.classes,
-		"DRAINIT_GRACE_PERIOD="+s.grace.String(), "DRAINIT_STOP_TIMEOUT=8s")
+		"DRAINIT_GRACE_PERIOD="+grace.String(), "DRAINIT_STOP_TIMEOUT=8s")
 	for _, e := range w.env {
 		cmd.Env = append(cmd.Env, fill.Replace(e))
 	}

@@ -18,6 +18,7 @@ import (
 // requests round-robin over it: a new connection each, no retries.
 type callers struct {
 	registry string
+	refresh  time.Duration
 	client   *http.Client
 	cache    atomic.Value // []string of base URLs
 	next     atomic.Uint64
@@ -30,13 +31,20 @@ type callers struct {
 }
 
 func startLoad(registry string, rate int) *callers {
+	return startCallers(registry, rate, time.Second, false)
+}
+
+// startCallers is one group of callers with its own cache refresh and
+// connection reuse.
+func startCallers(registry string, rate int, refresh time.Duration, keepAlive bool) *callers {
 	c := &callers{
 		registry: registry,
-		client:   &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}},
+		refresh:  refresh,
+		client:   &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 16}},
 		done:     make(chan struct{}),
 		failures: map[string]int64{},
 	}
-	c.refresh()
+	c.refreshList()
 	c.wg.Add(2)
 	go c.refreshLoop()
 	go c.sendLoop(rate)
@@ -45,20 +53,20 @@ func startLoad(registry string, rate int) *callers {
 
 func (c *callers) refreshLoop() {
 	defer c.wg.Done()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(c.refresh)
 	defer tick.Stop()
 	for {
 		select {
 		case <-c.done:
 			return
 		case <-tick.C:
-			c.refresh()
+			c.refreshList()
 		}
 	}
 }
 
-// refresh keeps the enabled, healthy instances, as the clients' selectInstances does.
-func (c *callers) refresh() {
+// refreshList keeps the enabled, healthy instances, as the clients' selectInstances does.
+func (c *callers) refreshList() {
 	resp, err := http.Get(c.registry + "/nacos/v1/ns/instance/list?serviceName=demo")
 	if err != nil {
 		return
@@ -148,4 +156,60 @@ func classify(resp *http.Response, err error) string {
 		return "reset"
 	}
 	return "other"
+}
+
+// mixedLoad is callers of three kinds, a third of the rate each: refreshing
+// every 1 s with a new connection per request, every 2 s and every 6 s over
+// kept-alive connections; and a kubelet-like probe of the old instance
+// from another loopback address (127.0.0.2) every second.
+type mixedLoad struct {
+	groups []*callers
+	probe  chan struct{}
+}
+
+func startMixed(registry string, rate, probePort int) *mixedLoad {
+	m := &mixedLoad{probe: make(chan struct{})}
+	for _, g := range []struct {
+		refresh   time.Duration
+		keepAlive bool
+	}{{time.Second, false}, {2 * time.Second, true}, {6 * time.Second, true}} {
+		m.groups = append(m.groups, startCallers(registry, max(rate/3, 1), g.refresh, g.keepAlive))
+	}
+	go probe(probePort, m.probe)
+	return m
+}
+
+func probe(port int, done chan struct{}) {
+	dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(probeAddr)}}
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DialContext: dialer.DialContext, DisableKeepAlives: true}}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+			if resp, err := client.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/"); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}
+	}
+}
+
+// probeAddr stands for the node's address: drainit is told it as HOST_IP.
+const probeAddr = "127.0.0.2"
+
+func (m *mixedLoad) stop() (int64, map[string]int64) {
+	close(m.probe)
+	var sent int64
+	failures := map[string]int64{}
+	for _, g := range m.groups {
+		n, f := g.stop()
+		sent += n
+		for k, v := range f {
+			failures[k] += v
+		}
+	}
+	return sent, failures
 }

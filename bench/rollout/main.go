@@ -28,9 +28,11 @@ import (
 )
 
 type wrapper struct {
-	Name string
-	argv []string // before start.sh; "drainit" is replaced by -drainit
-	env  []string // {PORT} and {NACOS} are filled in
+	Name  string
+	argv  []string      // before start.sh; "drainit" is replaced by -drainit
+	env   []string      // {PORT}, {NACOS} and {IP} are filled in
+	mixed bool          // callers refreshing every 1, 2 and 6 s and a probe, not the 1 s callers alone
+	grace time.Duration // the grace period, when not -grace
 }
 
 var wrappers = []wrapper{
@@ -44,6 +46,18 @@ var wrappers = []wrapper{
 		"DRAINIT_NACOS_IP={IP}", "DRAINIT_NACOS_PORT={PORT}"}},
 	{Name: "drainit, actuator + wait", argv: []string{"drainit", "--"}, env: []string{
 		"DRAINIT_PRESTOP=http POST http://127.0.0.1:{PORT}/actuator/deregister; sleep 2s"}},
+	// The adaptive drain against the guessed sleep, with callers that
+	// refresh every 1, 2 and 6 s and a probe from the "node".
+	{Name: "mixed callers: nacos + sleep 30s", argv: []string{"drainit", "--"}, mixed: true, grace: 45 * time.Second, env: []string{
+		"DRAINIT_PRESTOP=nacos; sleep 30s", "DRAINIT_NACOS_ADDR={NACOS}", "DRAINIT_NACOS_SERVICE=demo",
+		"DRAINIT_NACOS_IP={IP}", "DRAINIT_NACOS_PORT={PORT}"}},
+	{Name: "mixed callers: nacos + quiet", argv: []string{"drainit", "--"}, mixed: true, grace: 45 * time.Second, env: []string{
+		"DRAINIT_PRESTOP=nacos; quiet 3s max 30s", "DRAINIT_NACOS_ADDR={NACOS}", "DRAINIT_NACOS_SERVICE=demo",
+		"DRAINIT_NACOS_IP={IP}", "DRAINIT_NACOS_PORT={PORT}", "HOST_IP=" + probeAddr,
+		// Here every instance shares the host's network namespace, whose
+		// PassiveOpens counts the registry's and the new instance's
+		// connections too; in a pod the namespace is the pod's own.
+		"DRAINIT_QUIET_OPENS=false"}},
 }
 
 type settings struct {
@@ -147,7 +161,7 @@ func runOnce(s settings, w wrapper, dir string) (benchdata.RolloutResult, error)
 	if err := waitRegistered(registry, old.port); err != nil {
 		return benchdata.RolloutResult{}, err
 	}
-	callers := startLoad(srv.URL, s.rate)
+	callers := newLoad(w, srv.URL, s.rate, old.port)
 	fresh, err := startInstance(s, w, srv.URL, dir+"/new-events", 0)
 	if err != nil {
 		callers.stop()
@@ -160,7 +174,11 @@ func runOnce(s settings, w wrapper, dir string) (benchdata.RolloutResult, error)
 	}
 	time.Sleep(2 * time.Second) // callers see both instances
 
-	took, status := old.stop(s.grace)
+	grace := s.grace
+	if w.grace > 0 {
+		grace = w.grace
+	}
+	took, status := old.stop(grace)
 	time.Sleep(noticeWindow)
 	sent, failures := callers.stop()
 	r := benchdata.RolloutResult{Wrapper: w.Name, Sent: sent, Failures: failures, StopTook: took, Status: status}
@@ -171,6 +189,16 @@ func runOnce(s settings, w wrapper, dir string) (benchdata.RolloutResult, error)
 	os.Remove(dir + "/old-events")
 	os.Remove(dir + "/new-events")
 	return r, nil
+}
+
+// load is the callers of a run.
+type load interface{ stop() (int64, map[string]int64) }
+
+func newLoad(w wrapper, registry string, rate, oldPort int) load {
+	if w.mixed {
+		return startMixed(registry, rate, oldPort)
+	}
+	return startLoad(registry, rate)
 }
 
 func waitRegistered(registry *fakeregistry.Nacos, port int) error {

@@ -192,7 +192,9 @@ func runOnce(s settings, w wrapper, dir string) (benchdata.RolloutResult, error)
 }
 
 // load is the callers of a run.
-type load interface{ stop() (int64, map[string]int64) }
+type load interface {
+	stop() (int64, map[string]int64)
+}
 
 func newLoad(w wrapper, registry string, rate, oldPort int) load {
 	if w.mixed {

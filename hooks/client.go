@@ -21,8 +21,11 @@ import (
 // not to follow with credentials), proxies from HTTP_PROXY, HTTPS_PROXY and
 // NO_PROXY as Go reads them (never for loopback).
 //
-// Measured against the hand-written HTTP/1.1 client this replaces: the same
-// start-up within noise (bench: `INIT -- /bin/true`, interleaved runs).
+// It replaced a hand-written HTTP/1.1 client that read header and chunk-size
+// lines without a bound (one endless header line grew PID 1 to 947 MB) and
+// let CR/LF into headers. Measured here, interleaved `INIT -- /bin/true`
+// runs on a loaded machine: net/http starts 1.4 ms later (about 6%) and
+// adds 1.1 MB to the binary.
 
 // header is one request header.
 type header struct{ name, value string }

@@ -65,6 +65,13 @@ func rolloutSection(r benchdata.Rollout, rows []*row) string {
 		"load goes on 5 s after it is gone. %d runs per wrapper; failed shows min / median / max.\n\n", r.Runs, r.Rate, r.Grace, r.Runs)
 	b.WriteString(rolloutTable(rows))
 	b.WriteString("\nThe kinds add up every run's failures. ![failed requests per wrapper](img/rollout.svg)\n")
+	b.WriteString("\n![SIGTERM to exit per wrapper](img/rollout-stop.svg)\n\n")
+	b.WriteString("**The adaptive drain** (the two *mixed callers* rows): callers refreshing every 1 s (a new connection per " +
+		"request), 2 s and 6 s (kept-alive connections), a third of the rate each, and a kubelet-like probe of the old " +
+		"instance every second from 127.0.0.2, which drainit is told is the node (`HOST_IP`). `nacos; sleep 30s` waits its " +
+		"30 s whatever the callers do; `nacos; quiet 3s max 30s` goes on 3 s after the last caller (the 6 s one) has moved " +
+		"on. Both lose nothing. In this bench every instance shares the host's network namespace, so the quiet step runs " +
+		"with `DRAINIT_QUIET_OPENS=false` (the host's PassiveOpens counter is everyone's); in a pod it is the pod's own.\n")
 	b.WriteString(restartSection(r))
 	b.WriteString("\n")
 	b.WriteString("Why: bash as PID 1 ignores SIGTERM, so the JVM is SIGKILLed at the end of the grace period; tini (direct " +
@@ -162,12 +169,38 @@ func headline(r benchdata.Rollout, rows []*row) string {
 		r.Rate, r.Runs, strings.Join(worst, ", "), strings.Join(best, ", "))
 }
 
+// plotStops charts SIGTERM-to-exit per wrapper: what a drain costs a rollout.
+func plotStops(rows []*row) error {
+	var data strings.Builder
+	for i, w := range rows {
+		fmt.Fprintf(&data, "%d \"%s\" %.2f\n", i, w.wrapper, median(w.stop).Seconds())
+	}
+	if err := os.WriteFile("docs/img/rollout-stop.dat", []byte(data.String()), 0o644); err != nil {
+		return err
+	}
+	return gnuplot(`set terminal svg size 900,420 font "sans,12"
+set output "docs/img/rollout-stop.svg"
+set title "SIGTERM to the old instance's exit, per wrapper (median)"
+set ylabel "seconds"
+set style fill solid 0.6
+set boxwidth 0.6
+set yrange [0:*]
+set xtics rotate by -20
+set grid ytics
+plot "docs/img/rollout-stop.dat" using 1:3:xtic(2) with boxes notitle lc rgb "#2980b9", \
+     "" using 1:3:(sprintf("%.1f s", $3)) with labels offset 0,1 notitle
+`)
+}
+
 func plotRollout(rows []*row) error {
 	var data strings.Builder
 	for i, w := range rows {
 		fmt.Fprintf(&data, "%d \"%s\" %d %d %d\n", i, w.wrapper, median(w.failed), slices.Min(w.failed), slices.Max(w.failed))
 	}
 	if err := os.WriteFile("docs/img/rollout.dat", []byte(data.String()), 0o644); err != nil {
+		return err
+	}
+	if err := plotStops(rows); err != nil {
 		return err
 	}
 	script := `set terminal svg size 900,420 font "sans,12"

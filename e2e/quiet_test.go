@@ -155,7 +155,7 @@ func TestQuietIgnoresProbesFromHostIP(t *testing.T) {
 
 // Where netlink is refused, /proc/net/tcp still shows new connections.
 func TestQuietFromProc(t *testing.T) {
-	q := runQuiet(t, "quiet 1s max 20s", []string{"DRAINIT_QUIET_SOURCE=proc", "DRAINIT_VERBOSITY=2"}, func(q *quietRun) {
+	q := runQuiet(t, "quiet 1s max 20s", []string{"DRAINIT_QUIET_SOURCE=proc"}, func(q *quietRun) {
 		startCaller(t, q.listing, q.url, 500*time.Millisecond, false, "")
 	})
 	if !strings.Contains(q.stderr, `source=/proc/net/tcp`) || !strings.Contains(q.stderr, "quiet: callers have stopped") {

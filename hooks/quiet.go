@@ -135,7 +135,7 @@ func (s *quietStep) Run(ctx context.Context, env *runEnv) error {
 	if len(t.ports) == 0 {
 		return errors.New("the app holds no listening TCP socket: no callers to wait for")
 	}
-	env.log.Info("quiet: watching the app's inbound traffic", "source", src.Name(), "ports", t.portList(), "quiet", s.quiet)
+	env.log.Log(ctx, logging.LevelNotice, "quiet: watching the app's inbound traffic", "source", src.Name(), "ports", t.portList(), "quiet", s.quiet)
 	baseline := t.recentAtStart(socks)
 	opens := s.passiveOpens()
 	t.observe(socks, opens)

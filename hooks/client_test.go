@@ -11,28 +11,23 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drainit/drainit/internal/loopback"
 )
 
 // rawServer answers every connection with reply, after reading the request.
 func rawServer(t *testing.T, reply string) string {
+	return serveRaw(t, func(conn net.Conn) { io.WriteString(conn, reply) })
+}
+
+func serveRaw(t *testing.T, answer func(net.Conn)) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	url, stop, err := loopback.ServeRaw(answer)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			conn.Read(make([]byte, 4096))
-			io.WriteString(conn, reply)
-			conn.Close()
-		}
-	}()
-	return "http://" + l.Addr().String()
+	t.Cleanup(stop)
+	return url
 }
 
 func TestRoundTripFraming(t *testing.T) {
@@ -111,40 +106,23 @@ func TestRoundTripHonoursTheContext(t *testing.T) {
 // endlessly (until the client goes), or trickles one byte a second when
 // trickle is set.
 func hostileServer(t *testing.T, head, fill string, trickle bool) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
+	return serveRaw(t, func(conn net.Conn) {
+		if _, err := io.WriteString(conn, head); err != nil {
+			return
+		}
+		chunk := strings.Repeat(fill, 64<<10/len(fill))
+		if trickle {
+			chunk = fill[:1]
+		}
 		for {
-			conn, err := l.Accept()
-			if err != nil {
+			if _, err := io.WriteString(conn, chunk); err != nil {
 				return
 			}
-			go func() {
-				defer conn.Close()
-				conn.Read(make([]byte, 4096))
-				if _, err := io.WriteString(conn, head); err != nil {
-					return
-				}
-				chunk := strings.Repeat(fill, 64<<10/len(fill))
-				if trickle {
-					chunk = fill[:1]
-				}
-				for {
-					if _, err := io.WriteString(conn, chunk); err != nil {
-						return
-					}
-					if trickle {
-						time.Sleep(time.Second)
-					}
-				}
-			}()
+			if trickle {
+				time.Sleep(time.Second)
+			}
 		}
-	}()
-	return "http://" + l.Addr().String()
+	})
 }
 
 // Endpoints that never stop sending, or send too slowly, are cut off: by

@@ -97,11 +97,7 @@ func (s *eurekaStep) confirm(ctx context.Context, env *runEnv, base string) {
 	}
 }
 
-var (
-	eurekaConfirmEvery = 200 * time.Millisecond
-	eurekaStartEvery   = time.Second
-	eurekaStartFor     = 5 * time.Minute
-)
+var eurekaConfirmEvery = 200 * time.Millisecond
 
 // appStatus is the instance's status in GET /apps/{APP}.
 func (s *eurekaStep) appStatus(ctx context.Context, base string) (string, error) {
@@ -135,20 +131,8 @@ func (s *eurekaStep) appStatus(ctx context.Context, base string) (string, error)
 // out of service, for good. It waits, in the background, for the app to
 // register (once a second, 5 minutes at most).
 func (s *eurekaStep) Start(ctx context.Context, env *runEnv) {
-	if !s.cfg.Clear {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, eurekaStartFor)
-	defer cancel()
-	for {
-		for _, base := range s.urls {
-			if s.clearAt(ctx, env, base) {
-				return
-			}
-		}
-		if !sleepCtx(ctx, eurekaStartEvery) {
-			return
-		}
+	if s.cfg.Clear {
+		untilDone(ctx, s.urls, func(ctx context.Context, base string) bool { return s.clearAt(ctx, env, base) })
 	}
 }
 

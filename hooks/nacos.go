@@ -50,13 +50,8 @@ type nacosToken struct {
 	until time.Time
 }
 
-// How often the instance list is read while confirming and at start-up, and
-// how long drainit waits for the app to register before it stops looking.
-var (
-	nacosConfirmEvery = 200 * time.Millisecond
-	nacosStartEvery   = time.Second
-	nacosStartFor     = 5 * time.Minute
-)
+// How often the instance list is read while confirming the disable.
+var nacosConfirmEvery = 200 * time.Millisecond
 
 func parseNacos(args []string, environ map[string]string) (Step, error) {
 	if err := noArgs("nacos", args); err != nil {
@@ -348,18 +343,9 @@ func (s *nacosStep) Start(ctx context.Context, env *runEnv) {
 	if !s.cfg.Reenable {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, nacosStartFor)
-	defer cancel()
-	for {
-		for _, addr := range s.addrs {
-			if s.reenableAt(ctx, env, addr) {
-				return
-			}
-		}
-		if !sleepCtx(ctx, nacosStartEvery) {
-			env.log.Debug("nacos: the instance never registered; nothing to re-enable", "waited", nacosStartFor)
-			return
-		}
+	done := untilDone(ctx, s.addrs, func(ctx context.Context, addr string) bool { return s.reenableAt(ctx, env, addr) })
+	if !done {
+		env.log.Debug("nacos: the instance never registered; nothing to re-enable", "waited", startFor)
 	}
 }
 

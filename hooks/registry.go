@@ -1,11 +1,13 @@
 package hooks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/drainit/drainit/internal/redact"
 )
@@ -79,4 +81,28 @@ func required(key, value string) error {
 		return fmt.Errorf("%s is not set", key)
 	}
 	return nil
+}
+
+// Start-up work (the Nacos re-enable, the Eureka override clear) waits for
+// the app to register: tried once a second, for 5 minutes at most.
+var (
+	startEvery = time.Second
+	startFor   = 5 * time.Minute
+)
+
+// untilDone calls try on each server in turn, every startEvery, until one
+// reports done or startFor has passed; it reports whether one did.
+func untilDone(ctx context.Context, servers []string, try func(ctx context.Context, server string) bool) bool {
+	ctx, cancel := context.WithTimeout(ctx, startFor)
+	defer cancel()
+	for {
+		for _, server := range servers {
+			if try(ctx, server) {
+				return true
+			}
+		}
+		if !sleepCtx(ctx, startEvery) {
+			return false
+		}
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drainit/drainit/internal/loopback"
 	"golang.org/x/sys/unix"
 )
 
@@ -103,25 +104,12 @@ func TestHostileEndpointsKeepPID1Small(t *testing.T) {
 // serveRaw runs answer on every connection after reading the request.
 func serveRaw(t *testing.T, answer func(io.Writer)) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	url, stop, err := loopback.ServeRaw(func(conn net.Conn) { answer(conn) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer conn.Close()
-				conn.Read(make([]byte, 4096))
-				answer(conn)
-			}()
-		}
-	}()
-	return "http://" + l.Addr().String()
+	t.Cleanup(stop)
+	return url
 }
 
 // procKiB reads a "Name:   N kB" line of /proc/pid/status.

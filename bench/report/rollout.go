@@ -161,17 +161,29 @@ func mustDuration(s string) time.Duration {
 // headline is the README's one line on the rollout result.
 func headline(r benchdata.Rollout, rows []*row) string {
 	var best, worst []string
+	var mixed []*row
 	for _, w := range rows {
 		text := fmt.Sprintf("%s %d", w.wrapper, median(w.failed))
-		if strings.HasPrefix(w.wrapper, "drainit, ") {
+		switch {
+		case strings.HasPrefix(w.wrapper, "mixed callers: "):
+			mixed = append(mixed, w)
+		case strings.HasPrefix(w.wrapper, "drainit, "):
 			best = append(best, text)
-		} else {
+		default:
 			worst = append(worst, text)
 		}
 	}
-	return fmt.Sprintf("\n**Rolling-update bench** (median requests failed at %d requests/s while one JVM instance behind a legacy "+
-		"start.sh is replaced, %d runs each): %s; %s. [Numbers and method](docs/benchmarks.md).\n",
-		r.Rate, r.Runs, strings.Join(worst, ", "), strings.Join(best, ", "))
+	line := fmt.Sprintf("\n**Rolling-update bench** (median requests failed at %d requests/s while one JVM instance behind a legacy "+
+		"start.sh is replaced, %d runs each): %s; %s.", r.Rate, r.Runs, strings.Join(worst, ", "), strings.Join(best, ", "))
+	if len(mixed) > 0 {
+		var parts []string
+		for _, w := range mixed {
+			parts = append(parts, fmt.Sprintf("`%s` stops in %v with %d failed", strings.TrimPrefix(w.wrapper, "mixed callers: "),
+				median(w.stop).Round(100*time.Millisecond), median(w.failed)))
+		}
+		line += " With callers refreshing every 1, 2 and 6 s: " + strings.Join(parts, ", ") + "."
+	}
+	return line + " [Numbers and method](docs/benchmarks.md).\n"
 }
 
 // plotStops charts SIGTERM-to-exit per wrapper: what a drain costs a rollout.

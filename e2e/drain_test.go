@@ -376,11 +376,11 @@ func TestEurekaOverrideFromAKilledPredecessorIsCleared(t *testing.T) {
 	if got := eureka.Status("demo", "pod-1:demo:8080"); got != "OUT_OF_SERVICE" {
 		t.Fatalf("after the drain: %q", got)
 	}
-	fresh, _ := startSlowApp(t, env...)
 	eureka.Register("demo", "pod-1:demo:8080") // the new app's client, no cancel before it
 	if got := eureka.Status("demo", "pod-1:demo:8080"); got != "OUT_OF_SERVICE" {
 		t.Fatalf("the fake did not keep the override: %q", got)
 	}
+	fresh, _ := startSlowApp(t, env...)
 	waitFor(t, limit, "the override to be cleared", func() bool { return eureka.Status("demo", "pod-1:demo:8080") == "UP" })
 	waitForLog(t, fresh, "cleared the OUT_OF_SERVICE")
 }

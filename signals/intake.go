@@ -52,10 +52,6 @@ type kernelSigaction struct {
 	mask     uint64
 }
 
-// faults are the signals the kernel raises for a fault in the faulting
-// thread's own code.
-var faults = []syscall.Signal{unix.SIGILL, unix.SIGTRAP, unix.SIGBUS, unix.SIGFPE, unix.SIGSEGV, unix.SIGSTKFLT, unix.SIGSYS}
-
 // notCaught are left to the kernel or the runtime: KILL and STOP cannot be
 // caught, CHLD is not needed (the reaper waits with waitid), and 33 is the
 // runtime's own (it runs per-thread system calls with it).
@@ -102,7 +98,7 @@ func catch(sig syscall.Signal, act *kernelSigaction) {
 	switch {
 	case sig == unix.SIGURG:
 		chainAlways[sig] = old.handler
-	case slices.Contains(faults, sig) && old.handler > 1:
+	case slices.Contains(runtimeOwned, sig) && old.handler > 1:
 		chainOnFault[sig] = old.handler
 	}
 	rtSigaction(sig, act, nil)
@@ -144,7 +140,7 @@ func sentByOther(sig syscall.Signal, code, pid, self int32) bool {
 	switch {
 	case sig == unix.SIGPIPE || sig == unix.SIGURG || sig == unix.SIGPROF:
 		return code != siKernel && pid != self
-	case slices.Contains(faults, sig):
+	case slices.Contains(runtimeOwned, sig):
 		return code <= 0
 	}
 	return true

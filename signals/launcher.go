@@ -7,10 +7,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// runtimeOwned are the signals whose handler the Go runtime keeps whatever
-// drainit asks (it turns faults into panics), and resets to the default in
-// every child it forks. One of them left ignored by drainit's parent can
-// only reach the child through the launcher.
+// runtimeOwned are the signals the kernel raises for a fault in the
+// faulting thread's own code. The Go runtime keeps its handler for them
+// whatever drainit asks (it turns faults into panics), and resets them to
+// the default in every child it forks: one of them left ignored by
+// drainit's parent can only reach the child through the launcher.
 var runtimeOwned = []syscall.Signal{unix.SIGILL, unix.SIGTRAP, unix.SIGBUS, unix.SIGFPE, unix.SIGSEGV, unix.SIGSTKFLT, unix.SIGSYS}
 
 // launcherName is argv[0] of drainit run as the launcher: drainit's entry

@@ -68,6 +68,11 @@ func TestNacosBehaviours(t *testing.T) {
 	if got, _ := n.Lookup("s", "10.0.0.1", 80); got.Enabled {
 		t.Errorf("a new registration within 60 s forgot enabled=false: %+v", got)
 	}
+	n.ClientAuth, n.Username = true, "u"
+	if code, _ := do(t, srv.URL, "GET", "/nacos/v1/ns/instance/list", inst); code != http.StatusForbidden {
+		t.Errorf("with client auth on, a call without a token: %d, want 403", code)
+	}
+	n.ClientAuth = false
 	n.BeatExpiry = time.Nanosecond
 	do(t, srv.URL, "GET", "/nacos/v1/ns/instance/list", url.Values{"serviceName": {"s"}})
 	if _, ok := n.Lookup("s", "10.0.0.1", 80); ok {

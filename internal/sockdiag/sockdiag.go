@@ -39,7 +39,6 @@ type Socket struct {
 	State         uint8
 	Local, Remote netip.AddrPort
 	Inode         uint32
-	Cookie        uint64 // tells a reused 4-tuple's new connection from the old one
 	HasInfo       bool   // the fields below were read (netlink, not TIME_WAIT)
 	LastDataRecv  uint32 // tcpi_last_data_recv: ms since data last arrived
 	BytesReceived uint64 // tcpi_bytes_received (Linux 4.1+)
@@ -161,7 +160,6 @@ func parseMsg(b []byte) (Socket, bool) {
 	s := Socket{State: state, Inode: binary.NativeEndian.Uint32(b[68:])}
 	s.Local = addrPort(family, b[8:24], binary.BigEndian.Uint16(b[4:]))
 	s.Remote = addrPort(family, b[24:40], binary.BigEndian.Uint16(b[6:]))
-	s.Cookie = uint64(binary.NativeEndian.Uint32(b[44:]))<<32 | uint64(binary.NativeEndian.Uint32(b[40:]))
 	for attrs := b[72:]; len(attrs) >= 4; {
 		size := int(binary.NativeEndian.Uint16(attrs[0:]))
 		kind := binary.NativeEndian.Uint16(attrs[2:])

@@ -75,9 +75,16 @@ type javaApp struct {
 
 func startJavaApp(t *testing.T, port int, env ...string) *javaApp {
 	t.Helper()
+	return startJavaAppWith(t, port, nil, env...)
+}
+
+// startJavaAppWith is startJavaApp with setup applied to the command that
+// starts the namespace.
+func startJavaAppWith(t *testing.T, port int, setup func(*exec.Cmd), env ...string) *javaApp {
+	t.Helper()
 	app := &javaApp{port: port, events: filepath.Join(t.TempDir(), "events")}
 	env = append(env, "PORT="+strconv.Itoa(port), "EVENTS_FILE="+app.events, "SHUTDOWN_DRAIN_SECONDS=1")
-	app.run = start(t, opts{env: env}, exampleApp(t))
+	app.run = start(t, opts{env: env, setup: setup}, exampleApp(t))
 	health := fmt.Sprintf("http://127.0.0.1:%d/actuator/health", port)
 	waitFor(t, time.Minute, "the app to answer", func() bool {
 		resp, err := http.Get(health)

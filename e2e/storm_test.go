@@ -75,51 +75,131 @@ func TestQueuedRealTimeSignalsArriveOneByOne(t *testing.T) {
 }
 
 // The child's exit is noticed while two senders flood drainit with
-// real-time and standard signals: its code comes through (not a 137 from a
-// zombie that looked alive), and drainit exits before the storm ends.
-func TestChildExitDuringASignalStorm(t *testing.T) {
-	for round := 0; round < 3; round++ {
+// real-time and standard signals, fast enough that the kernel's per-user
+// signal queue fills (SigQ at its limit): its code comes through (not a 137
+// from a zombie that looked alive), within 2 s of the child's exit, however
+// full the queue.
+func TestChildExitDuringASaturatedSignalQueue(t *testing.T) {
+	for round := 0; round < 2; round++ {
 		c := newCounter(t)
 		r := start(t, opts{}, c.argv("RTMIN+1,USR1", "1s", "42")...)
 		c.waitReady()
-		stop := flood(r, rtmin1, unix.SIGUSR1)
+		peak := watchSigQ(r.pid)
+		fillQueue(t, r, rtmin1)
+		stop := flood(r, 5*time.Second, rtmin1, unix.SIGUSR1, unix.SIGUSR1)
 		code := r.exitCode(limit)
 		exited := time.Now()
+		queued, max := peak()
 		stop()
 		if code != 42 {
 			t.Fatalf("round %d: exit code %d, want the child's 42\nstderr:\n%s", round, code, r.stderr.String())
 		}
 		late := exited.Sub(c.exitedAt())
-		t.Logf("round %d: drainit exited %v after the child", round, late)
-		if late > 5*time.Second {
-			t.Errorf("round %d: drainit noticed the child's exit %v late", round, late)
+		t.Logf("round %d: drainit exited %v after the child; SigQ peaked at %d/%d", round, late, queued, max)
+		if queued < max*9/10 {
+			t.Errorf("round %d: the flood did not fill the signal queue: SigQ peaked at %d/%d", round, queued, max)
+		}
+		if late > 2*time.Second {
+			t.Errorf("round %d: drainit exited %v after the child, want within 2s", round, late)
 		}
 	}
 }
 
-// flood sends the signals to drainit from one goroutine each until stopped
-// or for 20 s at most.
-func flood(r *run, sigs ...syscall.Signal) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, sig := range sigs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			deadline := time.Now().Add(20 * time.Second)
-			for time.Now().Before(deadline) {
-				select {
-				case <-done:
-					return
-				default:
-				}
-				if r.p.Signal(sig) != nil {
-					return
-				}
-			}
-		}()
+// fillQueue fills the kernel's signal queue for drainit's user with sig
+// queued to drainit itself: drainit is stopped (from the parent namespace,
+// SIGSTOP reaches a PID 1) while sends go in until SigQ is at its limit
+// (kill(2) past the limit still sets the signal pending, without queueing
+// it), then resumed. The queue is then as full as a flood faster than
+// drainit leaves it, on a machine of any speed.
+func fillQueue(t *testing.T, r *run, sig syscall.Signal) {
+	t.Helper()
+	if err := unix.Kill(r.pid, unix.SIGSTOP); err != nil {
+		t.Fatal(err)
 	}
-	return func() { close(done); wg.Wait() }
+	defer unix.Kill(r.pid, unix.SIGCONT)
+	waitFor(t, limit, "drainit to stop", func() bool { return procState(r.pid) == "T" })
+	for i := 0; i < 1<<21; i++ {
+		if err := unix.Kill(r.pid, sig); err != nil {
+			t.Fatalf("queueing signal %d: %v", sig, err)
+		}
+		if i%1024 == 0 {
+			if queued, max, ok := sigQ(r.pid); ok && queued >= max-1 {
+				return
+			}
+		}
+	}
+	t.Fatal("two million signals sent and the queue is not full")
+}
+
+// flood sends each signal to drainit from a process of its own (testprog
+// flood) for d, or until stopped.
+func flood(r *run, d time.Duration, sigs ...syscall.Signal) (stop func()) {
+	var senders []*exec.Cmd
+	for _, sig := range sigs {
+		cmd := exec.Command(testprog, "flood", strconv.Itoa(r.pid), strconv.Itoa(int(sig)), d.String())
+		if err := cmd.Start(); err != nil {
+			r.t.Fatal(err)
+		}
+		senders = append(senders, cmd)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			for _, cmd := range senders {
+				cmd.Process.Kill()
+				cmd.Wait()
+			}
+		})
+	}
+	r.t.Cleanup(stop)
+	return stop
+}
+
+// watchSigQ samples the SigQ line of pid's status (the signals queued for
+// its user, and the limit) until the returned function is called, which
+// gives the peak.
+func watchSigQ(pid int) (peak func() (queued, limit int)) {
+	done := make(chan struct{})
+	var mu sync.Mutex
+	var top, max int
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			q, m, ok := sigQ(pid)
+			mu.Lock()
+			if ok && q > top {
+				top, max = q, m
+			}
+			mu.Unlock()
+		}
+	}()
+	var once sync.Once
+	return func() (int, int) {
+		once.Do(func() { close(done) })
+		mu.Lock()
+		defer mu.Unlock()
+		return top, max
+	}
+}
+
+func sigQ(pid int) (queued, limit int, ok bool) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, found := strings.CutPrefix(line, "SigQ:"); found {
+			q, l, _ := strings.Cut(strings.TrimSpace(rest), "/")
+			queued, err1 := strconv.Atoi(q)
+			limit, err2 := strconv.Atoi(l)
+			return queued, limit, err1 == nil && err2 == nil
+		}
+	}
+	return 0, 0, false
 }
 
 // A stderr that nobody reads for a while (a stalled log collector) blocks

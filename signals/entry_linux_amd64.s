@@ -2,7 +2,8 @@
 
 // entry is drainit's ELF entry point (linked with -E, see the Makefile). It
 // records the signal mask and the ignored signals that drainit was started
-// with, before the Go runtime changes them, then starts the runtime. Run as
+// with, before the Go runtime changes them, blocks the signals it reads
+// from a signalfd, then starts the runtime. Run as
 // the launcher (argv[0] "\x01drainit", see launcher.go) it starts no runtime.
 TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	CMPQ	0(SP), $3 // argc
@@ -43,6 +44,20 @@ next:
 	CMPQ	R12, $65
 	JLT	loop
 	ADDQ	$32, SP
+	// Block the queued signals drainit reads from a signalfd (queued.go),
+	// but not one it inherited ignored: every thread the runtime starts
+	// keeps this mask.
+	MOVQ	·inheritedIgnored(SB), BX
+	NOTQ	BX
+	MOVQ	·entryBlock(SB), AX
+	ANDQ	BX, AX
+	MOVQ	AX, ·blockedAtEntry(SB)
+	MOVQ	$0, DI // SIG_BLOCK
+	LEAQ	·blockedAtEntry(SB), SI
+	MOVQ	$0, DX
+	MOVQ	$8, R10
+	MOVQ	$14, AX // rt_sigprocmask
+	SYSCALL
 	MOVQ	$1, ·entryRan(SB)
 	JMP	_rt0_amd64_linux(SB)
 

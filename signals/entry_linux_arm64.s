@@ -2,7 +2,8 @@
 
 // entry is drainit's ELF entry point (linked with -E, see the Makefile). It
 // records the signal mask and the ignored signals that drainit was started
-// with, before the Go runtime changes them, then starts the runtime. Run as
+// with, before the Go runtime changes them, blocks the signals it reads
+// from a signalfd, then starts the runtime. Run as
 // the launcher (argv[0] "\x01drainit", see launcher.go) it starts no runtime.
 TEXT ·entry(SB),NOSPLIT|NOFRAME,$0
 	MOVD	0(RSP), R4 // argc
@@ -47,6 +48,22 @@ next:
 	CMP	$65, R19
 	BLT	loop
 	ADD	$32, RSP
+	// Block the queued signals drainit reads from a signalfd (queued.go),
+	// but not one it inherited ignored: every thread the runtime starts
+	// keeps this mask.
+	MOVD	$·inheritedIgnored(SB), R7
+	MOVD	(R7), R9
+	MOVD	$·entryBlock(SB), R7
+	MOVD	(R7), R10
+	BIC	R9, R10, R10
+	MOVD	$·blockedAtEntry(SB), R7
+	MOVD	R10, (R7)
+	MOVD	$0, R0 // SIG_BLOCK
+	MOVD	R7, R1
+	MOVD	$0, R2
+	MOVD	$8, R3
+	MOVD	$135, R8 // rt_sigprocmask
+	SVC
 	MOVD	$1, R4
 	MOVD	$·entryRan(SB), R7
 	MOVD	R4, (R7)

@@ -7,38 +7,71 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// The intake is a small assembly handler installed with rt_sigaction for
-// every signal drainit takes. It writes one record per delivery (signal,
-// si_code, si_pid) to a pipe that a goroutine relays to the supervisor.
-// os/signal is not used, for three reasons measured here:
+// The intake takes each signal one of two ways, and relays it, with its
+// sender, to the supervisor:
+//
+//   - the queued signals (queued.go: USR1, USR2, the job-control ones, the
+//     real-time ones...) are blocked in every thread from drainit's entry
+//     point and read from a signalfd. The kernel keeps them queued until
+//     drainit reads them: a flood fills the kernel's queue, not drainit's
+//     threads, and the child's exit is noticed whatever is queued.
+//   - the ones the Go runtime keeps unblocked in its threads (HUP, INT,
+//     QUIT, TERM, ABRT, URG, PROF, the faults, 32, 34) are taken by a small
+//     assembly handler installed with rt_sigaction, which writes one record
+//     per delivery (signal, si_code, si_pid) to a pipe. The same handler
+//     takes a queued signal that arrives while a thread has it unblocked
+//     (the thread that forks, for a moment) and every signal in a binary
+//     built without the entry point.
+//
+// os/signal is not used, and nothing may call it behind the intake's back
+// (Notify unblocks the signal in the runtime's threads), for three
+// reasons measured here:
 //
 //   - it merges pending instances of a signal: of 1000 queued SIGRTMIN+1,
 //     112 reached the child. The kernel queues real-time signals, one
-//     delivery per send, and the handler runs once for each.
-//   - it drops what does not fit its bounded channel; the pipe holds 87,000
-//     records, more than the kernel queues for one user by default.
+//     delivery per send, and both ways here take each one.
+//   - it drops what does not fit its bounded channel.
 //   - each signal it enables is a round trip with the runtime's signal-mask
 //     thread: Notify for every signal cost about 2 ms of start-up.
 //
-// The handler also carries each signal's sender, which tells a SIGPIPE,
-// SIGURG or SIGPROF that someone sent from the ones drainit raises itself
-// (see sentByOther). It chains to the Go runtime's handler for SIGURG (the
-// runtime preempts goroutines with it) and for faults the kernel raises in
-// drainit's own code (the runtime turns those into panics).
+// What holds: a queued signal is relayed once per delivery, or stays in
+// the kernel's queue while the supervisor is behind. A handled one is
+// relayed once per delivery while the pipe has room (IntakeCapacity
+// records, 87,000 with the 1 MiB drainit asks for); past that the handler
+// counts it as dropped (Dropped) and the supervisor logs the count. Only
+// standard signals take that way, but for 32 and 34, so a full pipe takes
+// thousands of senders' kills in a row with the supervisor stalled.
 //
-// execve resets a handler (unlike SIG_IGN) to the default, so the child
+// The handler chains to the Go runtime's handler for SIGURG (the runtime
+// preempts goroutines with it) and for faults the kernel raises in
+// drainit's own code (the runtime turns those into panics). The sender
+// tells a SIGPIPE, SIGURG or SIGPROF that someone sent from the ones
+// drainit raises itself (see sentByOther).
+//
+// execve resets a handler (unlike SIG_IGN) to the default, and the child
+// starts with the mask drainit inherited (forkExecWithMask), so the child
 // starts clean.
 var (
-	intakePipe   int64       // write end
-	chainAlways  [65]uintptr // the runtime's handler, after every record
-	chainOnFault [65]uintptr // the runtime's handler, when si_code > 0
+	intakePipe     int64       // write end
+	intakeDropped  uint64      // records the handler could not write: the pipe was full
+	intakeCapacity int         // records the pipe holds
+	chainAlways    [65]uintptr // the runtime's handler, after every record
+	chainOnFault   [65]uintptr // the runtime's handler, when si_code > 0
 )
+
+// Dropped is how many handled signals were lost to a full pipe so far.
+func Dropped() uint64 { return atomic.LoadUint64(&intakeDropped) }
+
+// IntakeCapacity is how many handled signals the pipe holds before the
+// handler drops them; 0 where the intake is os/signal's.
+func IntakeCapacity() int { return intakeCapacity }
 
 func intakeHandler()
 func intakeHandlerAddr() uintptr
@@ -63,8 +96,8 @@ func listen(ignored []syscall.Signal) chan os.Signal {
 	if err := unix.Pipe2(fds[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return notifyAll(ch, ignored)
 	}
-	unix.FcntlInt(uintptr(fds[1]), unix.F_SETPIPE_SZ, 1<<20)
 	intakePipe = int64(fds[1])
+	intakeCapacity = pipeSize(fds[1]) / recordSize
 	// A write to a closed stdout or stderr makes the runtime exit with
 	// SIGPIPE unless the signal is wanted or ignored in its own books;
 	// ignoring it there costs no round trip. The kernel-level handler set
@@ -85,7 +118,24 @@ func listen(ignored []syscall.Signal) chan os.Signal {
 		catch(sig, &act)
 	}
 	go relay(os.NewFile(uintptr(fds[0]), "signals"), ch)
+	readQueued(ch)
 	return ch
+}
+
+// recordSize is the handler's record: signal, si_code, si_pid.
+const recordSize = 12
+
+// pipeSize asks for a 1 MiB pipe and returns the size it got: an
+// unprivileged process may be held to less (fs.pipe-max-size, or its
+// user's pipe-user-pages-soft), and a pipe is 64 KiB by default.
+func pipeSize(fd int) int {
+	if size, err := unix.FcntlInt(uintptr(fd), unix.F_SETPIPE_SZ, 1<<20); err == nil {
+		return size
+	}
+	if size, err := unix.FcntlInt(uintptr(fd), unix.F_GETPIPE_SZ, 0); err == nil {
+		return size
+	}
+	return 64 << 10
 }
 
 // catch installs the handler for sig, keeping the runtime's handler where
@@ -108,7 +158,7 @@ func catch(sig syscall.Signal, act *kernelSigaction) {
 // drainit or the kernel raised for drainit's own reasons.
 func relay(r *os.File, ch chan<- os.Signal) {
 	self := int32(os.Getpid())
-	buf := make([]byte, 12*256)
+	buf := make([]byte, recordSize*256)
 	pending := 0
 	for {
 		n, err := r.Read(buf[pending:])
@@ -116,9 +166,9 @@ func relay(r *os.File, ch chan<- os.Signal) {
 			return
 		}
 		pending += n
-		whole := pending - pending%12
-		for off := 0; off < whole; off += 12 {
-			rec := buf[off : off+12]
+		whole := pending - pending%recordSize
+		for off := 0; off < whole; off += recordSize {
+			rec := buf[off : off+recordSize]
 			sig := syscall.Signal(binary.NativeEndian.Uint32(rec[0:]))
 			code := int32(binary.NativeEndian.Uint32(rec[4:]))
 			pid := int32(binary.NativeEndian.Uint32(rec[8:]))

@@ -2,8 +2,9 @@
 
 // intakeHandler is called by the kernel as a C signal handler (SA_SIGINFO):
 // signal number in DI, siginfo in SI, context in DX. It writes a 12-byte
-// record (signo, si_code, si_pid) to intakePipe, then jumps to the Go
-// runtime's handler where the runtime needs the signal (chainAlways, or
+// record (signo, si_code, si_pid) to intakePipe (or counts it in
+// intakeDropped when the pipe is full), then jumps to the Go runtime's
+// handler where the runtime needs the signal (chainAlways, or
 // chainOnFault for a kernel-raised fault, si_code > 0). The kernel restores
 // every register on return.
 TEXT ·intakeHandler(SB),NOSPLIT|NOFRAME,$0
@@ -21,6 +22,11 @@ TEXT ·intakeHandler(SB),NOSPLIT|NOFRAME,$0
 	MOVQ	$12, DX
 	MOVQ	$1, AX // write
 	SYSCALL
+	CMPQ	AX, $0
+	JGE	written
+	LOCK // the pipe is full: count the record lost
+	INCQ	·intakeDropped(SB)
+written:
 	MOVQ	16(SP), DI
 	MOVQ	24(SP), SI
 	MOVQ	32(SP), DX

@@ -2,7 +2,8 @@
 
 // intakeHandler is called by the kernel as a C signal handler (SA_SIGINFO):
 // signal number in R0, siginfo in R1, context in R2, return address in R30.
-// It writes a 12-byte record (signo, si_code, si_pid) to intakePipe, then
+// It writes a 12-byte record (signo, si_code, si_pid) to intakePipe (or
+// counts it in intakeDropped when the pipe is full), then
 // jumps to the Go runtime's handler where the runtime needs the signal
 // (chainAlways, or chainOnFault for a kernel-raised fault, si_code > 0).
 // The kernel restores every register on return.
@@ -21,6 +22,15 @@ TEXT ·intakeHandler(SB),NOSPLIT|NOFRAME,$0
 	MOVD	$12, R2
 	MOVD	$64, R8 // write
 	SVC
+	CMP	$0, R0
+	BGE	written
+	MOVD	$·intakeDropped(SB), R3 // the pipe is full: count the record lost
+again:
+	LDAXR	(R3), R4
+	ADD	$1, R4
+	STLXR	R4, (R3), R5
+	CBNZ	R5, again
+written:
 	MOVD	16(RSP), R0
 	MOVD	24(RSP), R1
 	MOVD	32(RSP), R2

@@ -11,6 +11,7 @@ import (
 )
 
 func (s *supervisor) onSignal(sig syscall.Signal) {
+	s.noteDropped()
 	switch {
 	case s.ignoreOnce[sig]:
 		delete(s.ignoreOnce, sig)
@@ -87,4 +88,21 @@ func (s *supervisor) forward(sig syscall.Signal) {
 	}
 	err := unix.Kill(target, sig)
 	s.log.Debug("forwarded", "signal", signals.Name(sig), "pid", target, "err", err)
+}
+
+// noteDropped logs, once, that the intake lost signals to a full pipe (see
+// signals.Dropped); logDropped at exit gives the total if more were lost.
+func (s *supervisor) noteDropped() {
+	if s.droppedLogged == 0 {
+		if n := signals.Dropped(); n > 0 {
+			s.droppedLogged = n
+			s.log.Warn("signals lost: the intake pipe was full while drainit was behind", "lost", n, "pipe_records", signals.IntakeCapacity())
+		}
+	}
+}
+
+func (s *supervisor) logDropped() {
+	if n := signals.Dropped(); n > s.droppedLogged && s.droppedLogged > 0 {
+		s.log.Warn("signals lost in all: the intake pipe was full", "lost", n)
+	}
 }

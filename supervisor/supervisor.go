@@ -89,6 +89,8 @@ type supervisor struct {
 	killed     bool
 	gaveUp     bool
 
+	droppedLogged uint64 // signals lost to a full intake pipe, as last logged
+
 	drain     drain
 	stopStart context.CancelFunc
 }
@@ -107,6 +109,7 @@ func Run(cfg Config, sigs <-chan os.Signal) (int, error) {
 		reaper:     newReaper(cfg.Log, cfg.WarnOnReap, cfg.ChildSigmask),
 		ignoreOnce: map[syscall.Signal]bool{},
 	}
+	reserveThreads()
 	if err := s.start(); err != nil {
 		return 0, err
 	}
@@ -140,6 +143,8 @@ func (s *supervisor) loop() {
 	if s.killTimer != nil {
 		s.killTimer.Stop()
 	}
+	s.noteDropped()
+	s.logDropped()
 }
 
 func (s *supervisor) done() bool {

@@ -23,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: testprog sigecho|orphans|zombies|slowterm|ignoreterm|sigpong|reapclock|launch|sigcount ARGS")
+		fail("usage: testprog sigecho|orphans|zombies|slowterm|ignoreterm|sigpong|reapclock|launch|sigcount|flood ARGS")
 	}
 	args := os.Args[2:]
 	switch os.Args[1] {
@@ -45,6 +45,8 @@ func main() {
 		launch(args)
 	case "sigcount":
 		sigcount(args)
+	case "flood":
+		flood(args)
 	default:
 		fail("unknown subcommand " + os.Args[1])
 	}
@@ -326,5 +328,26 @@ func writeCounts(path string, counts map[int]int) {
 	}
 	if err := os.Rename(path+".tmp", path); err != nil {
 		fail(err.Error())
+	}
+}
+
+// flood PID SIGNAL DURATION: sends SIGNAL to PID as fast as it can for
+// DURATION, or until PID is gone. kill(2) never refuses a signal for a
+// full queue (it then keeps one pending without queueing it), so the flood
+// goes on through a saturated queue.
+func flood(args []string) {
+	if len(args) != 3 {
+		fail("flood PID SIGNAL DURATION")
+	}
+	pid, _ := strconv.Atoi(args[0])
+	sig, err := signals.Parse(args[1])
+	if err != nil {
+		fail(err.Error())
+	}
+	d, _ := time.ParseDuration(args[2])
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		if err := unix.Kill(pid, sig); err != nil && err != unix.EAGAIN {
+			return
+		}
 	}
 }

@@ -4,7 +4,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 ENTRY := github.com/drainit/drainit/signals.entry
 LDFLAGS := -s -w -E $(ENTRY) -X github.com/drainit/drainit/cli.Version=$(VERSION)
 
-.PHONY: build testbins test fuzz demo bench clean docker-images test-docker bench-docker release
+.PHONY: build testbins test fuzz demo bench clean docker-images test-docker bench-docker release k8s-build k8s-up k8s-down test-k8s bench-k8s
 
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/drainit .
@@ -35,6 +35,18 @@ test-docker: docker-images
 # instance, callers), stopped with docker stop; about 10 minutes.
 bench-docker: docker-images
 	go run ./bench/rollout -docker -runs 3
+
+# A single-node Kubernetes on this machine, built from the Go module proxy
+# and Debian's packages (scripts/k8s-up.sh); k8s-down removes every trace.
+# The binaries are built once per version (about 11 minutes) and kept.
+k8s-build:
+	scripts/k8s-build.sh
+
+k8s-up: docker-images
+	scripts/k8s-up.sh
+
+k8s-down:
+	scripts/k8s-down.sh
 
 # Static binaries for linux/amd64 and linux/arm64, and their SHA256SUMS.
 release:

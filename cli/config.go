@@ -212,9 +212,9 @@ func (s *settings) setStopTimeout(value string) error {
 // durationFlag parses a flag's duration into dst with check.
 func durationFlag(dst *time.Duration, check func(*time.Duration, time.Duration) error) func(string) error {
 	return func(value string) error {
-		d, err := time.ParseDuration(value)
+		d, err := envconf.ParseDuration(value)
 		if err != nil {
-			return errors.New("not a duration (like 10s or 1m30s)")
+			return errors.New("not " + envconf.DurationForm)
 		}
 		return check(dst, d)
 	}

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,16 +76,20 @@ type javaApp struct {
 
 func startJavaApp(t *testing.T, port int, env ...string) *javaApp {
 	t.Helper()
-	return startJavaAppWith(t, port, nil, env...)
+	return startJavaAppWith(t, port, opts{}, nil, env...)
 }
 
-// startJavaAppWith is startJavaApp with setup applied to the command that
-// starts the namespace.
-func startJavaAppWith(t *testing.T, port int, setup func(*exec.Cmd), env ...string) *javaApp {
+// startJavaAppWith is startJavaApp with o for drainit and the command
+// wrap in front of start.sh (setpriv, to run the app as another user).
+func startJavaAppWith(t *testing.T, port int, o opts, wrap []string, env ...string) *javaApp {
 	t.Helper()
-	app := &javaApp{port: port, events: filepath.Join(t.TempDir(), "events")}
-	env = append(env, "PORT="+strconv.Itoa(port), "EVENTS_FILE="+app.events, "SHUTDOWN_DRAIN_SECONDS=1")
-	app.run = start(t, opts{env: env, setup: setup}, exampleApp(t))
+	// The app may run as another user (wrap): its events file is open to all.
+	dir := t.TempDir()
+	os.Chmod(filepath.Dir(dir), 0o755)
+	os.Chmod(dir, 0o777)
+	app := &javaApp{port: port, events: filepath.Join(dir, "events")}
+	o.env = append(append(o.env, env...), "PORT="+strconv.Itoa(port), "EVENTS_FILE="+app.events, "SHUTDOWN_DRAIN_SECONDS=1")
+	app.run = start(t, o, append(slices.Clone(wrap), exampleApp(t))...)
 	health := fmt.Sprintf("http://127.0.0.1:%d/actuator/health", port)
 	waitFor(t, time.Minute, "the app to answer", func() bool {
 		resp, err := http.Get(health)

@@ -104,7 +104,7 @@ func threads(pid int) int {
 func TestPidsLimitReachedByTheApp(t *testing.T) {
 	g := newPidsCgroup(t, 400)
 	registry := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	app := startJavaAppWith(t, freePort(t), g.enter,
+	app := startJavaAppWith(t, freePort(t), opts{setup: g.enter}, nil,
 		"DRAINIT_PRESTOP=http POST "+registry+"/out; quiet 1s max 2s", "DRAINIT_GRACE_PERIOD=20s", "DRAINIT_STOP_TIMEOUT=3s")
 	before := threads(app.pid)
 	startCaller(t, &listing{}, "http://127.0.0.1:"+strconv.Itoa(app.port)+"/", 0, true, "")

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -77,12 +79,18 @@ type quietRun struct {
 
 func runQuiet(t *testing.T, quiet string, env []string, callers func(q *quietRun)) *quietRun {
 	t.Helper()
+	return runQuietAs(t, quiet, env, opts{}, nil, callers)
+}
+
+// runQuietAs is runQuiet with o for drainit and wrap in front of start.sh.
+func runQuietAs(t *testing.T, quiet string, env []string, o opts, wrap []string, callers func(q *quietRun)) *quietRun {
+	t.Helper()
 	q := &quietRun{listing: &listing{}}
 	registry := serve(t, q.listing)
 	port := freePort(t)
 	q.url = "http://127.0.0.1:" + strconv.Itoa(port) + "/"
 	env = append(env, "DRAINIT_PRESTOP=http POST "+registry+"/out; "+quiet, "DRAINIT_GRACE_PERIOD=40s", "DRAINIT_STOP_TIMEOUT=5s")
-	q.app = startJavaApp(t, port, env...)
+	q.app = startJavaAppWith(t, port, o, wrap, env...)
 	callers(q)
 	time.Sleep(1500 * time.Millisecond) // the callers' traffic before the stop; waits on nothing
 	q.sent = time.Now()
@@ -110,7 +118,7 @@ func TestQuietFastCallers(t *testing.T) {
 	if q.took() > 10*time.Second {
 		t.Errorf("SIGTERM %v after the drain signal: the quiet was not seen early", q.took())
 	}
-	t.Logf("SIGTERM to the JVM %v after the drain signal", q.took().Round(time.Millisecond))
+	t.Logf("SIGTERM to the JVM %v after the drain signal\n%s", q.took().Round(time.Millisecond), q.stderr)
 }
 
 // A caller that refreshes only every 3 s, over a kept-alive connection,
@@ -172,5 +180,34 @@ func TestQuietWithTooLittleTrafficWaitsForTheMaximum(t *testing.T) {
 	}
 	if q.took() < 3*time.Second-100*time.Millisecond {
 		t.Errorf("SIGTERM %v after the drain signal, before the 3s maximum", q.took())
+	}
+}
+
+// The app drops to another user (setpriv, as gosu does) and drainit, root
+// without CAP_SYS_PTRACE as in a default container, cannot read the app's
+// open files: the app's port is told by its socket's owner, and the drain
+// waits for the callers as it does for an app of its own user (before, it
+// said the app held no listening socket and forwarded at once).
+func TestQuietAppUnderAnotherUser(t *testing.T) {
+	app := filepath.Dir(exampleApp(t))
+	for _, dir := range []string{binDir, app} {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noPtrace := opts{via: []string{"setpriv", "--bounding-set=-sys_ptrace"}}
+	asNobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+	var fast *caller
+	q := runQuietAs(t, "quiet 1s max 20s", nil, noPtrace, asNobody, func(q *quietRun) {
+		fast = startCaller(t, q.listing, q.url, 500*time.Millisecond, false, "")
+	})
+	if !strings.Contains(q.stderr, `owners="socket owner uid 65534`) {
+		t.Errorf("the log does not say the app's port was told by its owner:\n%s", q.stderr)
+	}
+	if !strings.Contains(q.stderr, "quiet: callers have stopped") {
+		t.Fatalf("quiet not reached:\n%s", q.stderr)
+	}
+	if gap := q.sigterm.Sub(fast.lastSent()); gap < time.Second-100*time.Millisecond {
+		t.Errorf("the JVM got SIGTERM %v after the caller's last request, before 1s of quiet", gap)
 	}
 }

@@ -3,7 +3,6 @@ package hooks
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"time"
@@ -72,7 +71,7 @@ func (s *eurekaStep) Run(ctx context.Context, env *runEnv) error {
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", base, err))
 	}
-	return errors.Join(errs...)
+	return joinErrors(errs)
 }
 
 func (s *eurekaStep) instancePath() string {

@@ -99,3 +99,24 @@ func TestBudget(t *testing.T) {
 		t.Errorf("Describe = %q", lines)
 	}
 }
+
+// A server that is not Nacos answers 404 to everything: the step says so,
+// rather than that the instance is not registered, and the errors of two
+// such servers stay on one line.
+func TestNacosStepAgainstServersThatAreNotNacos(t *testing.T) {
+	notNacos := httptest.NewServer(http.NotFoundHandler())
+	defer notNacos.Close()
+	environ := map[string]string{"DRAINIT_NACOS_ADDR": notNacos.URL + "," + notNacos.URL, "DRAINIT_NACOS_SERVICE": "demo",
+		"DRAINIT_NACOS_IP": "10.1.2.3", "DRAINIT_NACOS_PORT": "8080"}
+	step, err := parseNacos(nil, environ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = step.Run(context.Background(), &runEnv{log: slog.Default()})
+	if err == nil || strings.Contains(err.Error(), "not registered") || !strings.Contains(err.Error(), "not a Nacos server's answer") {
+		t.Errorf("error %v, want it to say the server is not Nacos", err)
+	}
+	if err != nil && (strings.Contains(err.Error(), "\n") || strings.Count(err.Error(), "; ") != 1) {
+		t.Errorf("two servers' errors not on one line joined by '; ': %q", err)
+	}
+}

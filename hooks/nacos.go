@@ -106,7 +106,7 @@ func (s *nacosStep) Run(ctx context.Context, env *runEnv) error {
 			break
 		}
 	}
-	return errors.Join(errs...)
+	return joinErrors(errs)
 }
 
 func (s *nacosStep) disableAt(ctx context.Context, addr string) error {
@@ -139,10 +139,12 @@ func (s *nacosStep) detail(ctx context.Context, addr string) (nacosInstance, err
 		inst.v3 = true
 		data, err = s.call(ctx, addr, "GET", "/nacos/v3/admin/ns/instance", s.instanceParams())
 	}
-	if isStatus(err, 404) {
+	switch {
+	case isNacosNotFound(err):
 		return inst, errNotRegistered
-	}
-	if err != nil {
+	case isStatus(err, 404):
+		return inst, fmt.Errorf("instance detail: %w (not a Nacos server's answer: is DRAINIT_NACOS_ADDR right?)", err)
+	case err != nil:
 		return inst, fmt.Errorf("instance detail: %w", err)
 	}
 	if inst.v3 {
@@ -161,6 +163,18 @@ func (s *nacosStep) detail(ctx context.Context, addr string) (nacosInstance, err
 }
 
 var errNotRegistered = errors.New("the instance is not registered there")
+
+// isNacosNotFound tells Nacos's own 404 for an instance it does not hold
+// ("no matched ip found!", "no ips found for cluster ...") from any other
+// server's 404 page.
+func isNacosNotFound(err error) bool {
+	var status *statusError
+	if !errors.As(err, &status) || status.code != 404 {
+		return false
+	}
+	body := strings.ToLower(status.body)
+	return strings.Contains(body, "no matched ip") || strings.Contains(body, "no ips found") || strings.Contains(body, "instance not found")
+}
 
 // setEnabled changes the enabled flag and sends the instance's own weight
 // along: PATCH would pin 1.0 over it, and the v3 partial update fills

@@ -13,15 +13,16 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/internal/proc"
 )
 
 // App is what the drain may use of the app (the supervisor's view; the
 // same type as supervisor.App): Spawn starts a command through drainit's
 // reaper (the only caller of wait4) and reports its exit code on the
-// channel; SocketInodes names the sockets the app's processes hold.
+// channel; Sockets says which sockets the app's processes hold.
 type App = interface {
 	Spawn(argv []string) (pid int, exited <-chan int, err error)
-	SocketInodes() map[uint32]bool
+	Sockets() proc.Owners
 }
 
 // Step is one drain step.

@@ -4,13 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/drainit/drainit/internal/envconf"
 	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/internal/proc"
 	"github.com/drainit/drainit/internal/sockdiag"
 )
 
@@ -21,36 +25,47 @@ import (
 // one does not), read from the kernel's socket table of the namespace
 // drainit shares with the app. Peers to ignore (the kubelet's probes from
 // $HOST_IP, DRAINIT_QUIET_IGNORE) are not callers.
+//
+// What it costs: while the app runs, one read of the namespace's TCP
+// counters a second (under 0.1 ms, however many sockets). During the
+// step, the counters on each poll, and a read of the app's own ports'
+// sockets (filtered in the kernel) only when a segment has arrived since
+// the last one, spaced at least pollSpacing times that read's own time.
 type quietStep struct {
 	quiet, max time.Duration // max 0: the rest of the steps' budget
 	ignore     ignoreList
 	source     string // "" (netlink, else /proc), "netlink" or "proc": DRAINIT_QUIET_SOURCE
 	noOpens    bool   // DRAINIT_QUIET_OPENS=false: the namespace is shared beyond the pod
 
-	mu         sync.Mutex
-	before     []int    // caller events in each of the last seconds before the drain (Start)
-	sampler    *tracker // Start's, once the app listens
-	lastSample time.Time
+	mu      sync.Mutex
+	history []counterSample // the namespace's counters, once a second, the last beforeWindow seconds (Start)
+}
+
+type counterSample struct {
+	at time.Time
+	c  sockdiag.Counters
 }
 
 const (
 	// defaultQuiet: kube-proxy syncs within about a second and callers that
 	// refresh every 1-2 s have moved on after 3 s; silence any shorter
-	// proves little (see docs/drain.md).
+	// proves little (see docs/design.md).
 	defaultQuiet = 3 * time.Second
 	// quietPoll: a connection opened and closed between two polls is seen
 	// only if it lingers on the app's side (TIME_WAIT when the app closed
-	// first, or a closing state), so polls are frequent; each waits at least
-	// pollSpacing times the last read, to keep the cost near a tenth of a
-	// core on a busy node.
+	// first, or a closing state), or in the namespace's PassiveOpens; polls
+	// are frequent, each at least pollSpacing times the last read of the
+	// table, to keep the cost near a tenth of a core on a busy node.
 	quietPoll   = 20 * time.Millisecond
 	pollSpacing = 10
-	// The traffic before the drain must reach about one caller event a
-	// second, over the last beforeWindow (sampled each second from the
-	// app's start), for silence to mean the callers have gone rather than
-	// that they were idle. Without samples (a drain right after the start),
-	// the connections with data in the last busyAfter and the traffic of the
-	// first busyAfter of the step must reach busyEvents.
+	// Silence means callers have gone only if they were busy before: over
+	// the last beforeWindow seconds, at least one segment a second arrived
+	// in the namespace (its counters, sampled each second from the app's
+	// start), and the app's own connections show callers (busyEvents
+	// connections that closed or received data in that window, or one
+	// receiving data in the last busyAfter). Without samples (a drain right
+	// after the start), the connections with data in the last busyAfter and
+	// the traffic of the step's first busyAfter must reach busyEvents.
 	beforeWindow = 10
 	busyAfter    = time.Second
 	busyEvents   = 2
@@ -97,7 +112,7 @@ func parseQuiet(args []string, environ map[string]string) (Step, error) {
 }
 
 func positiveDuration(text string) (time.Duration, error) {
-	d, err := time.ParseDuration(text)
+	d, err := envconf.ParseDuration(text)
 	if err != nil || d <= 0 {
 		return 0, fmt.Errorf("%q is not a positive duration (like 3s)", text)
 	}
@@ -127,99 +142,117 @@ func (s *quietStep) open() sockdiag.Source {
 func (s *quietStep) Run(ctx context.Context, env *runEnv) error {
 	src := s.open()
 	began := time.Now()
-	socks, err := src.Dump()
+	ports, owners, err := s.findApp(src, env.app.Sockets())
+	if err != nil {
+		return err
+	}
+	env.log.Log(ctx, logging.LevelNotice, "quiet: watching the app's inbound traffic", "source", src.Name(),
+		"ports", ports, "owners", owners, "quiet", s.quiet)
+	query := sockdiag.Query{States: sockdiag.All, Ports: ports}
+	counters := s.counters()
+	socks, err := src.Dump(query)
 	if err != nil {
 		return fmt.Errorf("reading the socket table (%s): %w", src.Name(), err)
 	}
-	t := newTracker(appPorts(socks, env.app.SocketInodes()), s.ignore)
-	if len(t.ports) == 0 {
-		return errors.New("the app holds no listening TCP socket: no callers to wait for")
-	}
-	env.log.Log(ctx, logging.LevelNotice, "quiet: watching the app's inbound traffic", "source", src.Name(), "ports", t.portList(), "quiet", s.quiet)
-	baseline := t.recentAtStart(socks)
-	opens := s.passiveOpens()
-	t.observe(socks, opens)
-	before, seconds := s.trafficBefore(socks, opens)
-	lastTraffic, warned, pause := began, false, quietPoll
-	for {
-		if !sleepCtx(ctx, pause) {
-			return s.ended(ctx, env, t, began, lastTraffic)
-		}
-		read := time.Now()
-		opens := s.passiveOpens()
-		socks, err := src.Dump()
-		if err != nil {
-			return fmt.Errorf("reading the socket table (%s): %w", src.Name(), err)
-		}
-		now := time.Now()
-		pause = max(quietPoll, pollSpacing*now.Sub(read))
-		if events := t.observe(socks, opens); events > 0 {
-			lastTraffic = now
-			if now.Sub(began) <= busyAfter {
-				baseline += events
-			}
-		}
-		busy := baseline >= busyEvents
-		if seconds >= 0.5 {
-			busy = float64(before) >= seconds
-		}
-		if !busy && !warned && (seconds >= 0.5 || now.Sub(began) > busyAfter) {
-			warned = true
-			env.log.Log(ctx, logging.LevelNotice, "quiet: too little traffic before the drain to tell callers gone from idle; waiting for the maximum",
-				"events_before", before, "seconds_before", seconds, "events_first_second", baseline)
-		}
-		if busy && now.Sub(lastTraffic) >= s.quiet {
-			env.log.Log(ctx, logging.LevelNotice, "quiet: callers have stopped", "quiet_for", s.quiet,
-				"last_traffic_at", lastTraffic.Sub(began).Round(time.Millisecond), "last_peers", t.lastPeers, "took", since(began))
-			return nil
-		}
-	}
+	w := &watch{step: s, env: env, src: src, query: query, began: began, lastTraffic: began, counters: counters}
+	w.t = newTracker(portSet(ports), s.ignore)
+	w.t.observe(socks, s.opens(counters))
+	w.before = s.trafficBefore(w.t, socks, counters)
+	w.baseline = w.t.recentAtStart(socks)
+	return w.run(ctx)
 }
 
-// ended logs the step's end by its maximum (not a failure: traffic that
-// never stops, such as a stream, is what the maximum is for) or reports
-// the drain's own cut.
-func (s *quietStep) ended(ctx context.Context, env *runEnv, t *tracker, began, lastTraffic time.Time) error {
-	if s.max > 0 && time.Since(began) >= s.max-100*time.Millisecond {
-		env.log.Log(context.Background(), logging.LevelNotice, "quiet: maximum reached with callers still sending",
-			"max", s.max, "last_traffic_at", lastTraffic.Sub(began).Round(time.Millisecond),
-			"peers", t.lastPeers, "bytes_per_second", t.recentRate())
-		return nil
+// findApp returns the app's listening ports, read from the listening
+// sockets alone, and says how they were told apart: by the files the app's
+// processes hold, or, where those cannot be read, by the sockets' owner.
+func (s *quietStep) findApp(src sockdiag.Source, owners proc.Owners) ([]uint16, string, error) {
+	listeners, err := src.Dump(sockdiag.Listeners)
+	if err != nil {
+		return nil, "", fmt.Errorf("reading the socket table (%s): %w", src.Name(), err)
 	}
-	return ctx.Err()
+	ports := appPorts(listeners, owners)
+	how := "open files"
+	if len(owners.UIDs) > 0 {
+		how = fmt.Sprintf("socket owner uid %s (the app's open files are not readable: another user's)", uidList(owners.UIDs))
+	}
+	switch {
+	case len(ports) > 0:
+		return ports, how, nil
+	case len(owners.UIDs) > 0:
+		return nil, "", fmt.Errorf("no listening TCP socket of the app's processes (their open files are not readable: another user's) or of their user (uid %s): no callers to wait for", uidList(owners.UIDs))
+	}
+	return nil, "", errors.New("the app holds no listening TCP socket: no callers to wait for")
 }
 
-// passiveOpens is the namespace's count of accepted connections, or 0 (the
-// table alone) where it cannot be read or is not the pod's own.
-func (s *quietStep) passiveOpens() uint64 {
+func uidList(uids map[uint32]bool) string {
+	var list []string
+	for uid := range uids {
+		list = append(list, strconv.FormatUint(uint64(uid), 10))
+	}
+	slices.Sort(list)
+	return strings.Join(list, ",")
+}
+
+// counters reads the namespace's TCP counters; zero where they cannot be
+// read (every poll then reads the table).
+func (s *quietStep) counters() sockdiag.Counters {
+	c, _ := sockdiag.ReadCounters()
+	return c
+}
+
+// opens is the namespace's PassiveOpens, or 0 (the table alone) where the
+// namespace is not the pod's own.
+func (s *quietStep) opens(c sockdiag.Counters) uint64 {
 	if s.noOpens {
 		return 0
 	}
-	n, _ := sockdiag.PassiveOpens()
-	return n
+	return c.PassiveOpens
 }
 
-// trafficBefore is the caller events over the time sampled before the
-// drain (up to beforeWindow seconds, and the part second since the last
-// sample, read from the drain's first snapshot).
-func (s *quietStep) trafficBefore(socks []sockdiag.Socket, opens uint64) (events int, seconds float64) {
+// beforeTraffic is what is known of the callers before the drain.
+type beforeTraffic struct {
+	sampled   bool
+	seconds   time.Duration // how far back the samples reach
+	segments  uint64        // segments the namespace received in that time
+	opens     uint64        // connections the namespace accepted in that time (0: not the pod's own)
+	appEvents int           // the app's connections that closed or received data in that time
+	appNow    int           // the app's connections that received data in the last busyAfter
+}
+
+// busy: a segment a second arrived in the namespace, and the callers were
+// the app's: its connections show them, or, in a namespace of the pod's
+// own, it accepted a connection a second (a caller that closes first
+// leaves no trace in the app's table; a probe every few seconds stays
+// below that).
+func (b beforeTraffic) busy() bool {
+	need := max(uint64(math.Ceil(b.seconds.Seconds())), busyEvents)
+	app := b.appEvents >= busyEvents || b.appNow > 0 || b.opens >= need
+	return b.segments >= need && app
+}
+
+// trafficBefore combines the namespace's counters over the last seconds
+// (how much arrived, whoever for) with the app's own connections in the
+// drain's first read (whose it was): those that closed in that time (the
+// kernel keeps the app's side in TIME_WAIT for 60 s) or received data.
+func (s *quietStep) trafficBefore(t *tracker, socks []sockdiag.Socket, now sockdiag.Counters) beforeTraffic {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.sampler == nil {
-		return 0, 0
+	if len(s.history) == 0 || now.InSegs < s.history[0].c.InSegs {
+		return beforeTraffic{}
 	}
-	for _, n := range s.before {
-		events += n
+	then := s.history[0].c
+	b := beforeTraffic{sampled: true, seconds: time.Since(s.history[0].at), segments: now.InSegs - then.InSegs}
+	if !s.noOpens && now.PassiveOpens >= then.PassiveOpens {
+		b.opens = now.PassiveOpens - then.PassiveOpens
 	}
-	events += s.sampler.observe(socks, opens)
-	return events, float64(len(s.before)) + time.Since(s.lastSample).Seconds()
+	b.appEvents, b.appNow = t.recentConnections(socks, b.seconds)
+	return b
 }
 
-// Start samples the app's inbound traffic once a second while the app
-// runs, until the drain begins, so the drain knows how busy callers were
-// just before it.
+// Start samples the namespace's TCP counters once a second while the app
+// runs, until the drain begins: a read that costs the same however many
+// sockets the namespace holds.
 func (s *quietStep) Start(ctx context.Context, env *runEnv) {
-	src := s.open()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -228,40 +261,44 @@ func (s *quietStep) Start(ctx context.Context, env *runEnv) {
 			return
 		case <-tick.C:
 		}
-		opens := s.passiveOpens()
-		socks, err := src.Dump()
-		if err == nil {
-			s.sample(env, socks, opens)
+		c, err := sockdiag.ReadCounters()
+		if err != nil {
+			env.log.Debug("quiet: cannot read the namespace's TCP counters; the drain will judge by the table alone", "err", err)
+			return
 		}
+		s.mu.Lock()
+		s.history = append(s.history, counterSample{time.Now(), c})
+		if len(s.history) > beforeWindow+1 {
+			s.history = s.history[1:]
+		}
+		s.mu.Unlock()
 	}
-}
-
-func (s *quietStep) sample(env *runEnv, socks []sockdiag.Socket, opens uint64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sampler == nil || len(s.sampler.ports) == 0 { // the app may not listen yet
-		s.sampler = newTracker(appPorts(socks, env.app.SocketInodes()), s.ignore)
-		s.sampler.observe(socks, opens)
-		s.lastSample = time.Now()
-		return
-	}
-	s.before = append(s.before, s.sampler.observe(socks, opens))
-	if len(s.before) > beforeWindow {
-		s.before = s.before[1:]
-	}
-	s.lastSample = time.Now()
 }
 
 // appPorts are the ports of the app's listening sockets: those whose inode
-// the app's processes hold (a sidecar sharing the namespace is not the app).
-func appPorts(socks []sockdiag.Socket, inodes map[uint32]bool) map[uint16]bool {
-	ports := map[uint16]bool{}
-	for _, s := range socks {
-		if s.State == sockdiag.Listen && inodes[s.Inode] {
-			ports[s.Local.Port()] = true
+// the app's processes hold (a sidecar sharing the namespace is not the
+// app), and, for processes whose files cannot be read, those their user
+// owns.
+func appPorts(listeners []sockdiag.Socket, owners proc.Owners) []uint16 {
+	var ports []uint16
+	for _, s := range listeners {
+		if s.State != sockdiag.Listen || slices.Contains(ports, s.Local.Port()) {
+			continue
+		}
+		if owners.Inodes[s.Inode] || owners.UIDs[s.UID] {
+			ports = append(ports, s.Local.Port())
 		}
 	}
+	slices.Sort(ports)
 	return ports
+}
+
+func portSet(ports []uint16) map[uint16]bool {
+	set := map[uint16]bool{}
+	for _, p := range ports {
+		set[p] = true
+	}
+	return set
 }
 
 // ignoreList is what is not callers' traffic: peer addresses and prefixes,

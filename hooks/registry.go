@@ -106,3 +106,28 @@ func untilDone(ctx context.Context, servers []string, try func(ctx context.Conte
 		}
 	}
 }
+
+// joinedError is several servers' errors on one line (errors.Join's
+// newlines would split a log line).
+type joinedError []error
+
+func (e joinedError) Error() string {
+	texts := make([]string, len(e))
+	for i, err := range e {
+		texts[i] = err.Error()
+	}
+	return strings.Join(texts, "; ")
+}
+
+func (e joinedError) Unwrap() []error { return e }
+
+// joinErrors is nil for no errors, the error itself for one.
+func joinErrors(errs []error) error {
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return joinedError(errs)
+}

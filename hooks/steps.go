@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drainit/drainit/internal/envconf"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,9 +18,9 @@ func parseSleep(args []string) (Step, error) {
 	if len(args) != 1 {
 		return nil, errors.New("want sleep DURATION")
 	}
-	d, err := time.ParseDuration(args[0])
+	d, err := envconf.ParseDuration(args[0])
 	if err != nil || d < 0 {
-		return nil, fmt.Errorf("%q is not a duration (like 30s)", args[0])
+		return nil, fmt.Errorf("%q is not %s", args[0], envconf.DurationForm)
 	}
 	return sleepStep{d}, nil
 }

@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/internal/proc"
 	"github.com/drainit/drainit/signals"
 )
 
 // App is what a drain may use of the app without touching its processes:
 // Spawn starts a drain command through the reaper (the channel gets its
-// exit code), SocketInodes names the sockets the app's processes hold open.
+// exit code), Sockets says which sockets the app's processes hold.
 type App = interface {
 	Spawn(argv []string) (pid int, exited <-chan int, err error)
-	SocketInodes() map[uint32]bool
+	Sockets() proc.Owners
 }
 
 // Drainer takes the instance out of traffic before the app is signalled. It
@@ -150,8 +151,8 @@ type appView struct{ s *supervisor }
 
 func (a appView) Spawn(argv []string) (int, <-chan int, error) { return a.s.spawn(argv) }
 
-// SocketInodes reads the sockets every process below drainit holds open.
-func (a appView) SocketInodes() map[uint32]bool { return socketInodes(descendants(os.Getpid())) }
+// Sockets reads the sockets every process below drainit holds open.
+func (a appView) Sockets() proc.Owners { return proc.SocketOwners(proc.Descendants(os.Getpid())) }
 
 // spawn runs a drain command in its own process group (a signal forwarded to
 // the app's group must not reach it), with drainit's stdout and stderr.

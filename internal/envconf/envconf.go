@@ -7,15 +7,21 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"strconv"
 	"time"
 
 	"github.com/caarlos0/env/v10"
 )
 
 // Parse fills v (a pointer to a struct with env tags) from environ.
+// Durations are read by ParseDuration.
 func Parse(v any, environ map[string]string) error {
-	err := env.ParseWithOptions(v, env.Options{Environment: environ})
+	funcs := map[reflect.Type]env.ParserFunc{
+		reflect.TypeOf(time.Duration(0)): func(v string) (any, error) { return ParseDuration(v) },
+	}
+	err := env.ParseWithOptions(v, env.Options{Environment: environ, FuncMap: funcs})
 	if err == nil {
 		return nil
 	}
@@ -41,11 +47,26 @@ var textUnmarshaler = reflect.TypeOf((*encoding.TextUnmarshaler)(nil)).Elem()
 func kindName(t reflect.Type) string {
 	switch {
 	case t == reflect.TypeOf(time.Duration(0)):
-		return "a duration (like 10s or 1m30s)"
+		return DurationForm
 	case t.Kind() == reflect.Bool:
 		return "true or false"
 	case t.Kind() == reflect.Int:
 		return "a whole number"
 	}
 	return "a valid " + t.String()
+}
+
+// DurationForm says what ParseDuration takes, for error messages.
+const DurationForm = "a duration (like 10s, 1m30s, or 60 for seconds)"
+
+// ParseDuration reads a Go duration ("30s", "1m30s") or, as Kubernetes
+// users write terminationGracePeriodSeconds, a whole number of seconds.
+func ParseDuration(text string) (time.Duration, error) {
+	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
+		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
+			return 0, fmt.Errorf("%q: too many seconds", text)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	return time.ParseDuration(text)
 }

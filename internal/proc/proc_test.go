@@ -2,6 +2,8 @@ package proc
 
 import (
 	"os"
+	"os/exec"
+	"slices"
 	"testing"
 )
 
@@ -50,4 +52,22 @@ func FuzzParseStat(f *testing.F) {
 			t.Errorf("not ok but %+v", st)
 		}
 	})
+}
+
+// A command name with spaces and parentheses must not confuse the /proc
+// parser that finds the tree.
+func TestDescendantsWithOddNames(t *testing.T) {
+	dir := t.TempDir()
+	odd := dir + "/odd) name ("
+	if err := os.Symlink("/bin/sleep", odd); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(odd, "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if !slices.Contains(Descendants(os.Getpid()), cmd.Process.Pid) {
+		t.Errorf("descendants misses pid %d", cmd.Process.Pid)
+	}
 }

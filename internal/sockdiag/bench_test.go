@@ -7,24 +7,76 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// BenchmarkDump reads a namespace holding 10,000 TCP sockets (5,000
-// loopback connections, both ends): the cost of one poll of the quiet step.
-// go test -run '^$' -bench Dump ./internal/sockdiag
+// BenchmarkDump reads a namespace holding about 20,000 TCP sockets (9,900
+// loopback connections to a port that is not the app's, both ends) and an
+// app listening on a port of its own with one connection: the cost of each
+// read the quiet step makes.
+//
+//	go test -run '^$' -bench Dump ./internal/sockdiag
 func BenchmarkDump(b *testing.B) {
+	raiseFileLimit(20000)
+	other := listen(b)
+	defer other.Close()
+	conns := connect(b, other, 9900)
+	defer closeAll(conns)
+	app := listen(b)
+	defer app.Close()
+	defer closeAll(connect(b, app, 1))
+	appPort := uint16(app.Addr().(*net.TCPAddr).Port)
+	queries := []struct {
+		name string
+		q    Query
+	}{
+		{"whole table", Query{States: All}},
+		{"listeners", Listeners},
+		{"app port", Query{States: All, Ports: []uint16{appPort}}},
+	}
+	for _, src := range []Source{Netlink{}, Proc{}} {
+		for _, q := range queries {
+			b.Run(src.Name()+"/"+q.name, func(b *testing.B) {
+				var n int
+				for b.Loop() {
+					socks, err := src.Dump(q.q)
+					if err != nil {
+						b.Fatal(err)
+					}
+					n = len(socks)
+				}
+				b.ReportMetric(float64(n), "sockets")
+			})
+		}
+	}
+	b.Run("counters", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := ReadCounters(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func raiseFileLimit(n uint64) {
 	var limit unix.Rlimit
 	unix.Getrlimit(unix.RLIMIT_NOFILE, &limit)
-	if limit.Cur < 12000 {
-		limit.Cur = min(limit.Max, 20000)
+	if limit.Cur < n {
+		limit.Cur = min(limit.Max, n)
 		unix.Setrlimit(unix.RLIMIT_NOFILE, &limit)
 	}
+}
+
+func listen(b *testing.B) net.Listener {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer l.Close()
-	accepted := make(chan net.Conn, 5000)
+	return l
+}
+
+// connect opens n connections to l and returns both ends of each.
+func connect(b *testing.B, l net.Listener, n int) []net.Conn {
+	accepted := make(chan net.Conn, n)
 	go func() {
-		for {
+		for range n {
 			c, err := l.Accept()
 			if err != nil {
 				return
@@ -33,29 +85,18 @@ func BenchmarkDump(b *testing.B) {
 		}
 	}()
 	var conns []net.Conn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	for i := 0; i < 5000; i++ {
+	for i := range n {
 		c, err := net.Dial("tcp", l.Addr().String())
 		if err != nil {
 			b.Fatalf("connection %d: %v", i, err)
 		}
 		conns = append(conns, c, <-accepted)
 	}
-	for _, src := range []Source{Netlink{}, Proc{}} {
-		b.Run(src.Name(), func(b *testing.B) {
-			var n int
-			for i := 0; i < b.N; i++ {
-				socks, err := src.Dump()
-				if err != nil {
-					b.Fatal(err)
-				}
-				n = len(socks)
-			}
-			b.ReportMetric(float64(n), "sockets")
-		})
+	return conns
+}
+
+func closeAll(conns []net.Conn) {
+	for _, c := range conns {
+		c.Close()
 	}
 }

@@ -2,6 +2,10 @@
 // namespace drainit runs in: through NETLINK_SOCK_DIAG with tcp_info (which
 // also shows bytes arriving on a kept-alive connection), or, where netlink
 // is refused, from /proc/net/tcp and tcp6 (which show connections only).
+// A Query keeps to some states and local ports; netlink filters in the
+// kernel (a LISTEN-only query never walks the connections, a port filter
+// never copies another port's socket out). Counters reads the namespace's
+// TCP counters, at a cost that does not grow with the number of sockets.
 // Layouts from include/uapi/linux/inet_diag.h and tcp.h.
 package sockdiag
 
@@ -11,9 +15,11 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,6 +45,10 @@ type Socket struct {
 	State         uint8
 	Local, Remote netip.AddrPort
 	Inode         uint32
+	UID           uint32 // the socket's owner: the user that created it
+	// Expires is, for a TIME_WAIT socket, how long it has left (the kernel
+	// keeps one 60 s): how long ago the connection closed.
+	Expires       time.Duration
 	HasInfo       bool   // the fields below were read (netlink, not TIME_WAIT)
 	LastDataRecv  uint32 // tcpi_last_data_recv: ms since data last arrived
 	BytesReceived uint64 // tcpi_bytes_received (Linux 4.1+)
@@ -47,14 +57,34 @@ type Socket struct {
 
 // Source is where the table is read from.
 type Source interface {
-	Dump() ([]Socket, error)
+	Dump(q Query) ([]Socket, error)
 	Name() string
+}
+
+// Query says which sockets to read: those in States (a bit 1<<state for
+// each) whose local port is one of Ports (any port when Ports is empty).
+type Query struct {
+	States uint32
+	Ports  []uint16
+}
+
+// All is every state the quiet step reads: all but SYN_SENT (drainit's and
+// the app's own outbound connections); the closing ones keep a short
+// connection visible a little longer.
+const All = 1<<Established | 1<<SynRecv | 1<<FinWait1 | 1<<FinWait2 | 1<<TimeWait | 1<<Close |
+	1<<CloseWait | 1<<LastAck | 1<<Listen | 1<<Closing
+
+// Listeners is the listening sockets alone.
+var Listeners = Query{States: 1 << Listen}
+
+func (q Query) wants(s Socket) bool {
+	return q.States&(1<<s.State) != 0 && (len(q.Ports) == 0 || slices.Contains(q.Ports, s.Local.Port()))
 }
 
 // Open returns the netlink source, or the /proc one where netlink is
 // refused (some sandboxes and seccomp profiles).
 func Open() Source {
-	if _, err := (Netlink{}).Dump(); err == nil {
+	if _, err := (Netlink{}).Dump(Listeners); err == nil {
 		return Netlink{}
 	}
 	return Proc{}
@@ -65,14 +95,8 @@ type Netlink struct{}
 
 func (Netlink) Name() string { return "netlink sock_diag" }
 
-// states asked for: all but SYN_SENT (drainit's and the app's own
-// outbound connections); the closing ones keep a short connection visible
-// a little longer.
-const states = 1<<Established | 1<<SynRecv | 1<<FinWait1 | 1<<FinWait2 | 1<<TimeWait | 1<<Close |
-	1<<CloseWait | 1<<LastAck | 1<<Listen | 1<<Closing
-
 // Dump reads both families.
-func (Netlink) Dump() ([]Socket, error) {
+func (Netlink) Dump(q Query) ([]Socket, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
 		return nil, err
@@ -80,7 +104,7 @@ func (Netlink) Dump() ([]Socket, error) {
 	defer unix.Close(fd)
 	var out []Socket
 	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		if out, err = dumpFamily(fd, family, out); err != nil {
+		if out, err = dumpFamily(fd, family, q, out); err != nil {
 			return nil, err
 		}
 	}
@@ -88,23 +112,64 @@ func (Netlink) Dump() ([]Socket, error) {
 }
 
 // request is struct nlmsghdr (16 bytes) then struct inet_diag_req_v2 (56):
-// family, protocol, ext, pad, states, then inet_diag_sockid left zero.
-func request(family uint8) []byte {
-	b := make([]byte, 16+56)
+// family, protocol, ext, pad, states, then inet_diag_sockid left zero; and,
+// with ports, an INET_DIAG_REQ_BYTECODE attribute that keeps those ports.
+func request(family uint8, q Query) []byte {
+	code := portFilter(q.Ports)
+	b := make([]byte, 16+56, 16+56+4+len(code))
+	if len(code) > 0 {
+		b = binary.NativeEndian.AppendUint16(b, uint16(4+len(code)))
+		b = binary.NativeEndian.AppendUint16(b, inetDiagReqBytecode)
+		b = append(b, code...)
+	}
 	binary.NativeEndian.PutUint32(b[0:], uint32(len(b)))
 	binary.NativeEndian.PutUint16(b[4:], unix.SOCK_DIAG_BY_FAMILY)
 	binary.NativeEndian.PutUint16(b[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
 	b[16], b[17] = family, unix.IPPROTO_TCP
 	b[18] = 1 << (inetDiagInfo - 1)
-	binary.NativeEndian.PutUint32(b[20:], states)
+	binary.NativeEndian.PutUint32(b[20:], q.States)
 	return b
 }
 
-const inetDiagInfo = 2 // INET_DIAG_INFO: struct tcp_info
+// portFilter is inet_diag bytecode that accepts a socket whose local port
+// is one of ports, laid out as ss(8) compiles "sport = A or sport = B": for
+// each port an S_EQ test (the op, then the port in the next op's no field)
+// that goes on to the next op when equal and skips past a JMP when not;
+// between two tests a JMP to the end (accept). The last test's "not equal"
+// lands 4 bytes past the end (reject). The kernel runs it for each socket
+// and copies out only those it accepts; its audit wants every jump target
+// on the chain of "yes" jumps, which this layout keeps.
+func portFilter(ports []uint16) []byte {
+	const test, jmp = 8, 4 // an S_EQ test is two struct inet_diag_bc_op
+	if len(ports) == 0 {
+		return nil
+	}
+	total := (test+jmp)*len(ports) - jmp
+	var code []byte
+	for i, port := range ports {
+		code = appendOp(code, inetDiagBCSEq, test, test+jmp)
+		code = appendOp(code, 0, 0, port)
+		if i < len(ports)-1 {
+			code = appendOp(code, inetDiagBCJmp, jmp, uint16(total-len(code)))
+		}
+	}
+	return code
+}
 
-func dumpFamily(fd int, family uint8, out []Socket) ([]Socket, error) {
+func appendOp(code []byte, op, yes byte, no uint16) []byte {
+	return binary.NativeEndian.AppendUint16(append(code, op, yes), no)
+}
+
+const (
+	inetDiagInfo        = 2  // INET_DIAG_INFO: struct tcp_info
+	inetDiagReqBytecode = 1  // INET_DIAG_REQ_BYTECODE
+	inetDiagBCJmp       = 1  // INET_DIAG_BC_JMP: always take "no"
+	inetDiagBCSEq       = 11 // INET_DIAG_BC_S_EQ: source (local) port equal
+)
+
+func dumpFamily(fd int, family uint8, q Query, out []Socket) ([]Socket, error) {
 	for attempt := 0; ; attempt++ {
-		socks, interrupted, err := tryDump(fd, family)
+		socks, interrupted, err := tryDump(fd, family, q)
 		if err != nil {
 			return nil, err
 		}
@@ -116,8 +181,8 @@ func dumpFamily(fd int, family uint8, out []Socket) ([]Socket, error) {
 
 // tryDump sends one dump request and reads until NLMSG_DONE; interrupted
 // is NLM_F_DUMP_INTR (the table changed under the dump: ask again).
-func tryDump(fd int, family uint8) (socks []Socket, interrupted bool, err error) {
-	if err := unix.Sendto(fd, request(family), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+func tryDump(fd int, family uint8, q Query) (socks []Socket, interrupted bool, err error) {
+	if err := unix.Sendto(fd, request(family, q), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return nil, false, err
 	}
 	buf := make([]byte, 64<<10)
@@ -157,7 +222,10 @@ func parseMsg(b []byte) (Socket, bool) {
 		return Socket{}, false
 	}
 	family, state := b[0], b[1]
-	s := Socket{State: state, Inode: binary.NativeEndian.Uint32(b[68:])}
+	s := Socket{State: state, UID: binary.NativeEndian.Uint32(b[64:]), Inode: binary.NativeEndian.Uint32(b[68:])}
+	if state == TimeWait {
+		s.Expires = time.Duration(binary.NativeEndian.Uint32(b[52:])) * time.Millisecond
+	}
 	s.Local = addrPort(family, b[8:24], binary.BigEndian.Uint16(b[4:]))
 	s.Remote = addrPort(family, b[24:40], binary.BigEndian.Uint16(b[6:]))
 	for attrs := b[72:]; len(attrs) >= 4; {
@@ -203,7 +271,9 @@ type Proc struct{}
 
 func (Proc) Name() string { return "/proc/net/tcp" }
 
-func (Proc) Dump() ([]Socket, error) {
+// Dump reads both files whole (the kernel offers no filter here) and keeps
+// what q asks for.
+func (Proc) Dump(q Query) ([]Socket, error) {
 	var out []Socket
 	for _, path := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		data, err := os.ReadFile(path)
@@ -217,7 +287,11 @@ func (Proc) Dump() ([]Socket, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-		out = append(out, socks...)
+		for _, s := range socks {
+			if q.wants(s) {
+				out = append(out, s)
+			}
+		}
 	}
 	return out, nil
 }
@@ -234,13 +308,18 @@ func ParseProc(text string) ([]Socket, error) {
 		remote, err2 := procAddr(f[2])
 		state, err3 := strconv.ParseUint(f[3], 16, 8)
 		inode, err4 := strconv.ParseUint(f[9], 10, 32)
-		if err := errors.Join(err1, err2, err3, err4); err != nil {
+		uid, err5 := strconv.ParseUint(f[7], 10, 32)
+		if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
 			return nil, fmt.Errorf("line %q: %w", line, err)
 		}
-		if states&(1<<state) == 0 {
+		if All&(1<<state) == 0 {
 			continue
 		}
-		out = append(out, Socket{State: uint8(state), Local: local, Remote: remote, Inode: uint32(inode)})
+		s := Socket{State: uint8(state), Local: local, Remote: remote, Inode: uint32(inode), UID: uint32(uid)}
+		if s.State == TimeWait {
+			s.Expires = timerLeft(f[5])
+		}
+		out = append(out, s)
 	}
 	return out, nil
 }
@@ -268,19 +347,36 @@ func procAddr(s string) (netip.AddrPort, error) {
 	return addrPort(family, raw, uint16(port)), nil
 }
 
-// PassiveOpens is the namespace's count of accepted TCP connections
-// (PassiveOpens in /proc/net/snmp): it sees connections opened and closed
-// between two reads of the table, which the table itself may not, but not
-// whose they were.
-func PassiveOpens() (uint64, error) {
-	data, err := os.ReadFile("/proc/net/snmp")
+// timerLeft reads /proc/net/tcp's "tr:tm->when" field: the timer's time
+// left, in clock ticks (USER_HZ, 100 a second), hex.
+func timerLeft(field string) time.Duration {
+	_, when, _ := strings.Cut(field, ":")
+	ticks, err := strconv.ParseUint(when, 16, 64)
 	if err != nil {
-		return 0, err
+		return 0
 	}
-	return parsePassiveOpens(string(data))
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
-func parsePassiveOpens(text string) (uint64, error) {
+// Counters are the namespace's TCP counters (the Tcp lines of
+// /proc/net/snmp): they see connections opened and closed between two
+// reads of the table, and every segment received, but not whose they were.
+// One read costs the same however many sockets there are.
+type Counters struct {
+	PassiveOpens uint64 // connections accepted
+	InSegs       uint64 // segments received, on every connection
+}
+
+// ReadCounters reads the namespace's TCP counters.
+func ReadCounters() (Counters, error) {
+	data, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return Counters{}, err
+	}
+	return parseCounters(string(data))
+}
+
+func parseCounters(text string) (Counters, error) {
 	var names []string
 	for _, line := range strings.Split(text, "\n") {
 		fields := strings.Fields(line)
@@ -291,11 +387,20 @@ func parsePassiveOpens(text string) (uint64, error) {
 			names = fields
 			continue
 		}
+		values := map[string]uint64{}
 		for i, name := range names {
-			if name == "PassiveOpens" && i < len(fields) {
-				return strconv.ParseUint(fields[i], 10, 64)
+			if i < len(fields) && (name == "PassiveOpens" || name == "InSegs") {
+				n, err := strconv.ParseUint(fields[i], 10, 64)
+				if err != nil {
+					return Counters{}, fmt.Errorf("/proc/net/snmp: Tcp %s: %w", name, err)
+				}
+				values[name] = n
 			}
 		}
+		if len(values) == 2 {
+			return Counters{PassiveOpens: values["PassiveOpens"], InSegs: values["InSegs"]}, nil
+		}
+		break
 	}
-	return 0, errors.New("no Tcp PassiveOpens in /proc/net/snmp")
+	return Counters{}, errors.New("no Tcp PassiveOpens and InSegs in /proc/net/snmp")
 }

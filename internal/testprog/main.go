@@ -6,6 +6,7 @@ package main
 import (
 	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -23,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: testprog sigecho|orphans|zombies|slowterm|ignoreterm|sigpong|reapclock|launch|sigcount|flood ARGS")
+		fail("usage: testprog sigecho|orphans|zombies|slowterm|ignoreterm|sigpong|reapclock|launch|sigcount|flood|conns ARGS")
 	}
 	args := os.Args[2:]
 	switch os.Args[1] {
@@ -47,6 +48,8 @@ func main() {
 		sigcount(args)
 	case "flood":
 		flood(args)
+	case "conns":
+		conns(args)
 	default:
 		fail("unknown subcommand " + os.Args[1])
 	}
@@ -350,4 +353,38 @@ func flood(args []string) {
 			return
 		}
 	}
+}
+
+// conns N: opens N loopback connections to a listener of its own and holds
+// them (2N sockets in the namespace's table), then waits to be killed.
+func conns(args []string) {
+	n, err := strconv.Atoi(args[0])
+	if len(args) != 1 || err != nil {
+		fail("conns N")
+	}
+	var limit unix.Rlimit
+	unix.Getrlimit(unix.RLIMIT_NOFILE, &limit)
+	limit.Cur = limit.Max
+	unix.Setrlimit(unix.RLIMIT_NOFILE, &limit)
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		fail(err.Error())
+	}
+	go func() {
+		for {
+			if _, err := l.Accept(); err != nil {
+				return
+			}
+		}
+	}()
+	var held []net.Conn
+	for i := 0; i < n; i++ {
+		c, err := net.Dial("tcp4", l.Addr().String())
+		if err != nil {
+			fail(err.Error())
+		}
+		held = append(held, c)
+	}
+	fmt.Println("holding", len(held)*2, "sockets")
+	select {}
 }

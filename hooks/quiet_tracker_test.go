@@ -2,10 +2,12 @@ package hooks
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/drainit/drainit/internal/proc"
 	"github.com/drainit/drainit/internal/sockdiag"
 )
 
@@ -109,6 +111,82 @@ func TestParseQuiet(t *testing.T) {
 	for env, want := range map[string]string{"DRAINIT_QUIET_IGNORE": "not an address, a CIDR or a port", "HOST_IP": "not an address"} {
 		if _, err := parseStep("quiet", map[string]string{env: "10.0.0.0/33"}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s=10.0.0.0/33: %v, want %q", env, err, want)
+		}
+	}
+}
+
+// Before the drain: the app's connections that closed within the window
+// (by the time their TIME_WAIT has left) or received data in it.
+func TestRecentConnections(t *testing.T) {
+	const app = "10.0.0.5:8080"
+	tw := func(peer string, left time.Duration) sockdiag.Socket {
+		s := sock(sockdiag.TimeWait, app, peer, 0)
+		s.Expires = left
+		return s
+	}
+	idle := func(peer string, ms uint32) sockdiag.Socket {
+		s := sock(sockdiag.Established, app, peer, 100)
+		s.LastDataRecv = ms
+		return s
+	}
+	ignore, _ := parseIgnore("10.0.0.1", "")
+	socks := []sockdiag.Socket{
+		sock(sockdiag.Listen, "0.0.0.0:8080", "0.0.0.0:0", 0),
+		tw("10.0.0.7:1", 55*time.Second), // closed 5 s ago: in the window
+		tw("10.0.0.7:2", 40*time.Second), // 20 s ago: not
+		tw("10.0.0.1:3", 59*time.Second), // a probe: not a caller
+		idle("10.0.0.8:4", 300),          // data 0.3 s ago: in the window, and now
+		idle("10.0.0.8:5", 8000),         // 8 s ago: in the window
+		idle("10.0.0.8:6", 30000),        // 30 s ago: not
+		idle("10.0.0.1:7", 10),           // a probe
+	}
+	tr := newTracker(map[uint16]bool{8080: true}, ignore)
+	if window, now := tr.recentConnections(socks, 10*time.Second); window != 3 || now != 1 {
+		t.Errorf("%d in the window and %d now, want 3 and 1", window, now)
+	}
+}
+
+func TestBusyBefore(t *testing.T) {
+	tests := []struct {
+		b    beforeTraffic
+		want bool
+	}{
+		{beforeTraffic{seconds: 10 * time.Second, segments: 500, appEvents: 40, appNow: 3}, true},
+		{beforeTraffic{seconds: 10 * time.Second, segments: 500, appEvents: 1, appNow: 1}, true}, // one kept-alive caller, sending now
+		{beforeTraffic{seconds: 10 * time.Second, segments: 500, appEvents: 1}, false},           // one request in 10 s
+		{beforeTraffic{seconds: 10 * time.Second, segments: 4, appEvents: 2}, false},             // the namespace was near silent
+		{beforeTraffic{seconds: 10 * time.Second, segments: 500}, false},                         // traffic, but not the app's
+		{beforeTraffic{seconds: 10 * time.Second, segments: 500, opens: 30}, true},               // callers that close first
+		{beforeTraffic{seconds: 10 * time.Second, segments: 500, opens: 3}, false},               // probes
+	}
+	for _, tt := range tests {
+		if got := tt.b.busy(); got != tt.want {
+			t.Errorf("%+v: busy %v, want %v", tt.b, got, tt.want)
+		}
+	}
+}
+
+// The app's ports: by the inodes its processes hold, or, for those whose
+// files could not be read, by the listener's owner.
+func TestAppPortsByInodeOrOwner(t *testing.T) {
+	listener := func(port string, inode, uid uint32) sockdiag.Socket {
+		s := sock(sockdiag.Listen, "0.0.0.0:"+port, "0.0.0.0:0", 0)
+		s.Inode, s.UID = inode, uid
+		return s
+	}
+	listeners := []sockdiag.Socket{listener("8080", 11, 0), listener("9090", 12, 65534), listener("15001", 13, 1337)}
+	tests := []struct {
+		owners proc.Owners
+		want   []uint16
+	}{
+		{proc.Owners{Inodes: map[uint32]bool{11: true}}, []uint16{8080}},
+		{proc.Owners{Inodes: map[uint32]bool{}, UIDs: map[uint32]bool{65534: true}}, []uint16{9090}},
+		{proc.Owners{Inodes: map[uint32]bool{11: true}, UIDs: map[uint32]bool{65534: true}}, []uint16{8080, 9090}},
+		{proc.Owners{Inodes: map[uint32]bool{99: true}}, nil},
+	}
+	for _, tt := range tests {
+		if got := appPorts(listeners, tt.owners); !slices.Equal(got, tt.want) {
+			t.Errorf("%+v: ports %v, want %v", tt.owners, got, tt.want)
 		}
 	}
 }

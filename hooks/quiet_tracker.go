@@ -21,13 +21,15 @@ type tracker struct {
 	ports  map[uint16]bool
 	ignore ignoreList
 
-	seen      map[connKey]connCount
-	accepted  map[connKey]bool // every accepted connection in the last snapshot, any port, any peer
-	opens     uint64           // PassiveOpens at the last snapshot
-	primed    bool
-	lastPeers int // peers that sent in the last snapshot with traffic
+	seen     map[connKey]connCount
+	accepted map[connKey]bool // every accepted connection in the last snapshot, any port, any peer
+	opens    uint64           // PassiveOpens at the last snapshot
+	primed   bool
 
-	window []rateSample // bytes seen per snapshot, for the rate logged at max
+	peers       map[netip.Addr]bool // every peer that sent during the step
+	unattribute int                 // connections counted from PassiveOpens alone
+	window      []trafficSample     // the last windowFor of snapshots, for what is logged
+	windowFor   time.Duration
 }
 
 // connKey is the 4-tuple: the same connection keeps it from ESTABLISHED to
@@ -39,13 +41,16 @@ type connCount struct {
 	segs  uint32
 }
 
-type rateSample struct {
-	at    time.Time
-	bytes uint64
+// trafficSample is what one snapshot showed.
+type trafficSample struct {
+	at     time.Time
+	events int
+	bytes  uint64
+	peers  []netip.Addr
 }
 
 func newTracker(ports map[uint16]bool, ignore ignoreList) *tracker {
-	return &tracker{ports: ports, ignore: ignore, seen: map[connKey]connCount{}}
+	return &tracker{ports: ports, ignore: ignore, seen: map[connKey]connCount{}, peers: map[netip.Addr]bool{}, windowFor: time.Second}
 }
 
 // callers keeps the accepted connections of the app's ports, less ignored
@@ -63,20 +68,44 @@ func (t *tracker) callers(socks []sockdiag.Socket) []sockdiag.Socket {
 // recentAtStart counts connections that received data in the last
 // busyAfter before the first snapshot (netlink's tcp_info only).
 func (t *tracker) recentAtStart(socks []sockdiag.Socket) int {
-	n := 0
+	_, now := t.recentConnections(socks, busyAfter)
+	return now
+}
+
+// timeWaitLen is how long the kernel keeps a closed connection's side in
+// TIME_WAIT (TCP_TIMEWAIT_LEN).
+const timeWaitLen = 60 * time.Second
+
+// recentConnections counts the callers' connections in socks that closed
+// (the app's side in TIME_WAIT, its age from the time it has left) or
+// received data within the last window, and those that received data in
+// the last busyAfter.
+func (t *tracker) recentConnections(socks []sockdiag.Socket, window time.Duration) (inWindow, now int) {
 	for _, s := range t.callers(socks) {
-		if s.HasInfo && s.State == sockdiag.Established && time.Duration(s.LastDataRecv)*time.Millisecond <= busyAfter {
-			n++
+		switch {
+		case s.State == sockdiag.TimeWait && s.Expires > 0:
+			if timeWaitLen-s.Expires <= window {
+				inWindow++
+			}
+		case s.HasInfo && s.State == sockdiag.Established:
+			idle := time.Duration(s.LastDataRecv) * time.Millisecond
+			if idle <= window {
+				inWindow++
+			}
+			if idle <= busyAfter {
+				now++
+			}
 		}
 	}
-	return n
+	return inWindow, now
 }
 
 // observe takes the next snapshot, with the namespace's PassiveOpens, and
 // returns how many connections showed traffic since the last one; the first
 // snapshot only sets the baseline.
 func (t *tracker) observe(socks []sockdiag.Socket, opens uint64) int {
-	events := t.unattributed(socks, opens)
+	unattributed := t.unattributed(socks, opens)
+	events := unattributed
 	current := map[connKey]connCount{}
 	peers := map[netip.Addr]bool{}
 	var bytes uint64
@@ -101,12 +130,40 @@ func (t *tracker) observe(socks []sockdiag.Socket, opens uint64) int {
 		}
 	}
 	t.seen, t.primed = current, true
-	if events > 0 {
-		t.lastPeers = len(peers)
+	t.unattribute += unattributed
+	sample := trafficSample{at: time.Now(), events: events, bytes: bytes}
+	for p := range peers {
+		t.peers[p] = true
+		sample.peers = append(sample.peers, p)
 	}
-	t.window = append(t.window, rateSample{time.Now(), bytes})
-	t.window = slices.DeleteFunc(t.window, func(r rateSample) bool { return time.Since(r.at) > time.Second })
+	t.record(sample)
 	return events
+}
+
+// nothing records a poll that saw no segment arrive in the namespace, so
+// no traffic, without reading the table.
+func (t *tracker) nothing() { t.record(trafficSample{at: time.Now()}) }
+
+func (t *tracker) record(s trafficSample) {
+	t.window = append(t.window, s)
+	t.window = slices.DeleteFunc(t.window, func(r trafficSample) bool { return time.Since(r.at) > t.windowFor })
+}
+
+// recent sums the snapshots of the last d (at most windowFor): caller
+// events, distinct peers that sent, and bytes received.
+func (t *tracker) recent(d time.Duration) (events, peers int, bytes uint64) {
+	seen := map[netip.Addr]bool{}
+	for _, s := range t.window {
+		if time.Since(s.at) > d {
+			continue
+		}
+		events += s.events
+		bytes += s.bytes
+		for _, p := range s.peers {
+			seen[p] = true
+		}
+	}
+	return events, len(seen), bytes
 }
 
 // unattributed is how many connections were accepted since the last
@@ -137,22 +194,4 @@ func (t *tracker) unattributed(socks []sockdiag.Socket, opens uint64) int {
 		return 0
 	}
 	return int(delta - seenNew)
-}
-
-// recentRate is the bytes per second received over the last second.
-func (t *tracker) recentRate() uint64 {
-	var total uint64
-	for _, r := range t.window {
-		total += r.bytes
-	}
-	return total
-}
-
-func (t *tracker) portList() []int {
-	var out []int
-	for p := range t.ports {
-		out = append(out, int(p))
-	}
-	slices.Sort(out)
-	return out
 }

@@ -1,0 +1,125 @@
+package hooks
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/internal/sockdiag"
+)
+
+// watch is one run of the quiet step: it polls the app's inbound traffic
+// until callers have been silent for the quiet time, the maximum, or the
+// drain's own end.
+type watch struct {
+	step  *quietStep
+	env   *runEnv
+	src   sockdiag.Source
+	query sockdiag.Query
+	t     *tracker
+
+	began, lastTraffic time.Time
+	counters           sockdiag.Counters // at the last read of the table
+	pause              time.Duration
+	before             beforeTraffic
+	baseline           int // caller events seen in the step's first busyAfter, and just before it
+	warned             bool
+}
+
+func (w *watch) run(ctx context.Context) error {
+	w.t.windowFor = max(w.step.quiet, busyAfter)
+	w.pause = quietPoll
+	for {
+		if !sleepCtx(ctx, w.pause) {
+			return w.ended(ctx)
+		}
+		events, err := w.poll()
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		if events > 0 {
+			w.lastTraffic = now
+			if now.Sub(w.began) <= busyAfter {
+				w.baseline += events
+			}
+		}
+		if w.busy(ctx, now) && now.Sub(w.lastTraffic) >= w.step.quiet {
+			w.env.log.Log(ctx, logging.LevelNotice, "quiet: callers have stopped", "quiet_for", w.step.quiet,
+				"last_traffic_at", w.since(w.lastTraffic), "peers", len(w.t.peers),
+				"connections_seen_only_in_counters", w.t.unattribute, "took", since(w.began))
+			return nil
+		}
+	}
+}
+
+// poll reads the table when a segment has arrived in the namespace since
+// the last read (its counters moved), and returns the caller events seen.
+// Unmoved counters mean no traffic at all, at the cost of one small read.
+func (w *watch) poll() (int, error) {
+	c := w.step.counters()
+	if c == w.counters && c != (sockdiag.Counters{}) {
+		w.t.nothing()
+		return 0, nil
+	}
+	read := time.Now()
+	socks, err := w.src.Dump(w.query)
+	if err != nil {
+		return 0, fmt.Errorf("reading the socket table (%s): %w", w.src.Name(), err)
+	}
+	w.pause = max(quietPoll, pollSpacing*time.Since(read))
+	w.counters = c
+	return w.t.observe(socks, w.step.opens(c)), nil
+}
+
+// busy says whether callers were busy enough before the drain for silence
+// to mean they have gone; when not, it says so once.
+func (w *watch) busy(ctx context.Context, now time.Time) bool {
+	if w.before.sampled && w.before.seconds >= busyAfter/2 {
+		busy := w.before.busy()
+		if !busy {
+			w.warnIdle(ctx, "segments_before", w.before.segments, "accepted_before", w.before.opens,
+				"app_connections_before", w.before.appEvents, "over", w.before.seconds.Round(100*time.Millisecond))
+		}
+		return busy
+	}
+	busy := w.baseline >= busyEvents
+	if !busy && now.Sub(w.began) > busyAfter {
+		w.warnIdle(ctx, "events_first_second", w.baseline)
+	}
+	return busy
+}
+
+func (w *watch) warnIdle(ctx context.Context, attrs ...any) {
+	if w.warned {
+		return
+	}
+	w.warned = true
+	w.env.log.Log(ctx, logging.LevelNotice, "quiet: too little traffic before the drain to tell callers gone from idle; waiting for the maximum", attrs...)
+}
+
+// ended logs the step's end by its maximum (not a failure: traffic that
+// never stops, such as a stream, is what the maximum is for) or by the
+// drain's own cut, with the traffic of the last quiet time, and reports
+// the cut.
+func (w *watch) ended(ctx context.Context) error {
+	events, peers, bytes := w.t.recent(w.step.quiet)
+	traffic := []any{"last_traffic_at", w.since(w.lastTraffic), "events", events, "peers", peers,
+		"bytes_per_second", int64(float64(bytes) / w.step.quiet.Seconds()), "over_last", w.step.quiet}
+	atMax := w.step.max > 0 && time.Since(w.began) >= w.step.max-100*time.Millisecond
+	switch {
+	case atMax && w.warned:
+		w.env.log.Log(context.Background(), logging.LevelNotice, "quiet: maximum reached (too little traffic before the drain to trust a silence)",
+			append([]any{"max", w.step.max}, traffic...)...)
+		return nil
+	case atMax:
+		w.env.log.Log(context.Background(), logging.LevelNotice, "quiet: maximum reached with callers still sending",
+			append([]any{"max", w.step.max}, traffic...)...)
+		return nil
+	}
+	w.env.log.Log(context.Background(), logging.LevelNotice, "quiet: cut short before callers were silent for the quiet time", traffic...)
+	return ctx.Err()
+}
+
+func (w *watch) since(t time.Time) time.Duration { return t.Sub(w.began).Round(time.Millisecond) }

@@ -1,0 +1,98 @@
+package proc
+
+import (
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Owners says which sockets belong to a set of processes. Their open files
+// (/proc/PID/fd) name the sockets exactly, but only a process's own user,
+// or one with CAP_SYS_PTRACE, may read them: for the processes of another
+// user (an app that drops to its own user under gosu or setpriv, a
+// runAsUser that differs from drainit's), only their user ids can be known,
+// and a socket's owner (the user that created it) is matched against them.
+type Owners struct {
+	Inodes map[uint32]bool // sockets held open by the processes whose files could be read
+	UIDs   map[uint32]bool // effective and filesystem user ids of those whose files could not
+}
+
+// SocketOwners reads who holds which socket among pids. A process that is
+// gone meanwhile is passed over.
+func SocketOwners(pids []int) Owners {
+	o := Owners{Inodes: map[uint32]bool{}, UIDs: map[uint32]bool{}}
+	for _, pid := range pids {
+		if !o.addInodes(pid) {
+			o.addUIDs(pid)
+		}
+	}
+	return o
+}
+
+// addInodes reads the sockets pid holds open; it reports false when the
+// kernel refused: root without CAP_SYS_PTRACE may list another user's
+// /proc/PID/fd but not read its links.
+func (o Owners) addInodes(pid int) bool {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	entries, err := os.ReadDir(dir)
+	if os.IsPermission(err) {
+		return false
+	}
+	for _, e := range entries {
+		link, err := os.Readlink(dir + "/" + e.Name())
+		if os.IsPermission(err) {
+			return false
+		}
+		if rest, ok := strings.CutPrefix(link, "socket:["); err == nil && ok {
+			if n, err := strconv.ParseUint(strings.TrimSuffix(rest, "]"), 10, 32); err == nil {
+				o.Inodes[uint32(n)] = true
+			}
+		}
+	}
+	return true
+}
+
+// addUIDs reads the Uid line of /proc/PID/status, which anyone may read:
+// real, effective, saved and filesystem ids. A socket's owner is the
+// filesystem id that created it, usually the effective one.
+func (o Owners) addUIDs(pid int) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		rest, ok := strings.CutPrefix(line, "Uid:")
+		if !ok {
+			continue
+		}
+		ids := strings.Fields(rest)
+		for _, i := range []int{1, 3} {
+			if i < len(ids) {
+				if n, err := strconv.ParseUint(ids[i], 10, 32); err == nil {
+					o.UIDs[uint32(n)] = true
+				}
+			}
+		}
+	}
+}
+
+// Descendants lists the processes below root, read from /proc.
+func Descendants(root int) []int {
+	children := map[int][]int{}
+	for _, pid := range Pids() {
+		if st, ok := ReadStat(pid); ok {
+			children[st.PPID] = append(children[st.PPID], pid)
+		}
+	}
+	var out []int
+	queue := []int{root}
+	for len(queue) > 0 {
+		pid := queue[0]
+		queue = queue[1:]
+		for _, c := range children[pid] {
+			out = append(out, c)
+			queue = append(queue, c)
+		}
+	}
+	return out
+}

@@ -40,53 +40,56 @@ func check(p personality, args []string, environ map[string]string) int {
 	return 0
 }
 
-func (s *settings) stopPlan(plan *hooks.Plan) supervisor.StopPlan {
-	return supervisor.PlanStop(s.GracePeriod, s.StopTimeout, s.stopGiven, plan.Budget())
+// stopInputs is what the run plans each stop from (supervisor.PlanStop,
+// when the stop begins); check prints the plan from the very same.
+func (s *settings) stopInputs(plan *hooks.Plan) supervisor.StopInputs {
+	steps, open := plan.Budget()
+	return supervisor.StopInputs{Grace: s.GracePeriod, GraceFrom: s.graceFrom, StopTimeout: s.StopTimeout,
+		StopTimeoutGiven: s.stopGiven, Steps: steps, StepsOpen: open, HasSteps: len(plan.Steps) > 0}
 }
 
-// timeline prints the stop plan the supervisor follows; the kill time
-// assumes the steps take all their budget.
+// timeline prints the stop plan the supervisor follows, if each step takes
+// its whole budget.
 func timeline(s *settings, plan *hooks.Plan) string {
 	var b strings.Builder
 	var names []string
 	for _, sig := range s.DrainSignals {
 		names = append(names, signals.Name(sig))
 	}
-	stop := s.stopPlan(plan)
-	fmt.Fprintf(&b, "on %s: grace period %s, counted from the signal\n", strings.Join(names, " or "), s.GracePeriod)
-	if len(plan.Steps) == 0 {
-		fmt.Fprintf(&b, "  +0s       forward the signal at once (no drain steps)\n")
-	}
-	for _, line := range plan.Describe() {
+	stop := supervisor.PlanStop(s.stopInputs(plan), time.Time{})
+	fmt.Fprintf(&b, "on %s: grace period %s (%s), counted from the signal\n", strings.Join(names, " or "), stop.Grace, stop.GraceFrom)
+	for _, line := range plan.Describe(stop.AppShare) {
 		fmt.Fprintf(&b, "  %s\n", line)
 	}
-	forward := 0 * time.Second
-	if len(plan.Steps) > 0 {
-		forward = stop.StepsBy
-	}
-	kill := stop.KillFor(forward)
 	share := fmt.Sprintf("%s (stop timeout)", stop.AppTimeout)
 	if stop.AppTimeout == 0 {
 		share = fmt.Sprintf("until the kill (no stop timeout set: the grace period, less %s)", stop.Grace-stop.KillAt)
 	}
-	fmt.Fprintf(&b, "  +%-8s forward the signal; the app has %s to exit\n", forward, share)
-	fmt.Fprintf(&b, "  +%-8s SIGKILL whatever is left, %s before the grace period ends\n", kill, s.GracePeriod-kill)
+	what := "forward the signal"
+	if len(plan.Steps) == 0 {
+		what = "forward the signal at once (no drain steps)"
+	}
+	kill := stop.KillFor(stop.StepsEnd)
+	fmt.Fprintf(&b, "  +%-8s %s; the app has %s to exit\n", stop.StepsEnd, what, share)
+	fmt.Fprintf(&b, "  +%-8s SIGKILL whatever is left, %s before the grace period ends\n", kill, stop.Grace-kill)
 	return b.String()
 }
 
+// overBudget says why the steps do not fit in the grace period, or "".
 func overBudget(s *settings, plan *hooks.Plan) string {
-	stop := s.stopPlan(plan)
-	if len(plan.Steps) == 0 || plan.Budget() <= stop.StepsBy {
+	in := s.stopInputs(plan)
+	stop := supervisor.PlanStop(in, time.Time{})
+	if !in.HasSteps || (!in.StepsOpen && in.Steps <= stop.AppShare) || (in.StepsOpen && stop.AppShare > 0) {
 		return ""
 	}
 	return fmt.Sprintf("the steps (up to %s) plus the app's stop timeout (%s) need %s, but drainit kills at +%s: "+
 		"raise DRAINIT_GRACE_PERIOD and the pod's terminationGracePeriodSeconds, or shorten the steps",
-		plan.Budget(), s.StopTimeout, plan.Budget()+s.StopTimeout, stop.KillAt)
+		in.Steps, s.StopTimeout, in.Steps+s.StopTimeout, stop.KillAt)
 }
 
 // warnIfOverBudget says at start-up that some steps will be cut short.
 func warnIfOverBudget(s *settings, plan *hooks.Plan, log *slog.Logger) {
 	if problem := overBudget(s, plan); problem != "" {
-		log.Warn("drain steps will be cut short: " + problem)
+		log.Warn(logging.StepsOverGrace + problem)
 	}
 }

@@ -38,6 +38,7 @@ type settings struct {
 	killGroup   bool   // tini -g: signal that group, not just the child
 	noStopKill  bool   // tini, dumb-init: a forwarded stop signal arms no SIGKILL
 	stopGiven   bool   // the stop timeout was set, by flag or variable
+	graceFrom   string // the flag or variable the grace period came from, or "the default"
 	action      string // help, version or license instead of a run
 	prestopFrom string // the flag or variable the steps came from, for errors
 }
@@ -78,7 +79,10 @@ func usagef(format string, args ...any) error {
 // loadEnv reads the DRAINIT_* variables from environ and checks the values
 // that parse but cannot be used.
 func loadEnv(environ map[string]string) (*settings, error) {
-	s := &settings{prestopFrom: "DRAINIT_PRESTOP", stopGiven: environ["DRAINIT_STOP_TIMEOUT"] != ""}
+	s := &settings{prestopFrom: "DRAINIT_PRESTOP", stopGiven: environ["DRAINIT_STOP_TIMEOUT"] != "", graceFrom: "the default"}
+	if environ["DRAINIT_GRACE_PERIOD"] != "" {
+		s.graceFrom = "DRAINIT_GRACE_PERIOD"
+	}
 	if err := envconf.Parse(&s.Env, environ); err != nil {
 		return nil, &usageError{msg: err.Error()}
 	}
@@ -218,4 +222,10 @@ func durationFlag(dst *time.Duration, check func(*time.Duration, time.Duration) 
 		}
 		return check(dst, d)
 	}
+}
+
+// setGracePeriod is --grace-period.
+func (s *settings) setGracePeriod(value string) error {
+	s.graceFrom = "--grace-period"
+	return durationFlag(&s.GracePeriod, setPositive)(value)
 }

@@ -70,7 +70,7 @@ func drainitOptions(s *settings) []option {
 		{long: "log-format", arg: true, set: s.setLogFormat},
 		{long: "prestop", arg: true, set: func(v string) error { s.Prestop, s.prestopFrom = v, "--prestop"; return nil }},
 		{long: "drain-signals", arg: true, set: s.setDrainSignals},
-		{long: "grace-period", arg: true, set: durationFlag(&s.GracePeriod, setPositive)},
+		{long: "grace-period", arg: true, set: s.setGracePeriod},
 		{long: "step-timeout", arg: true, set: durationFlag(&s.StepTimeout, setPositive)},
 		{short: 'h', long: "help", set: s.do("help")},
 		{short: 'V', long: "version", set: s.do("version")},
@@ -86,10 +86,10 @@ var tini = personality{
 	readEnv:   tiniEnv,
 	execFail:  shellExecFail,
 	voice: &logging.Voice{Prefix: logging.TiniPrefix, Words: logging.Words{
-		"reaped zombie": func(a map[string]slog.Value) string {
+		logging.ZombieReaped: func(a map[string]slog.Value) string {
 			return fmt.Sprintf("Reaped zombie process with pid=%d", a["pid"].Int64())
 		},
-		"child started": func(a map[string]slog.Value) string {
+		logging.ChildStarted: func(a map[string]slog.Value) string {
 			return fmt.Sprintf("Spawned child process '%s' with pid '%d'", a["command"].String(), a["pid"].Int64())
 		},
 	}},
@@ -146,22 +146,22 @@ var dumbInitVoice = logging.Voice{
 	Prefix: func(slog.Level) string { return "[dumb-init] " },
 	Quiet:  func(level slog.Level) bool { return level < slog.LevelWarn },
 	Words: logging.Words{
-		"child started": func(a map[string]slog.Value) string {
+		logging.ChildStarted: func(a map[string]slog.Value) string {
 			return fmt.Sprintf("Child spawned with PID %d.", a["pid"].Int64())
 		},
-		"reaped zombie": func(a map[string]slog.Value) string {
+		logging.ZombieReaped: func(a map[string]slog.Value) string {
 			return childExitLine(a)
 		},
-		"child exited": func(a map[string]slog.Value) string {
+		logging.ChildExited: func(a map[string]slog.Value) string {
 			return childExitLine(a) + "\n" + fmt.Sprintf("[dumb-init] Child exited with status %d. Goodbye.", a["status"].Int64())
 		},
-		"forwarded": func(a map[string]slog.Value) string {
+		logging.SignalForwarded: func(a map[string]slog.Value) string {
 			return fmt.Sprintf("Forwarded signal %d to children.", signum(a["signal"]))
 		},
-		"dropped by rewrite": func(a map[string]slog.Value) string {
+		logging.SignalRewrittenOff: func(a map[string]slog.Value) string {
 			return fmt.Sprintf("Not forwarding signal %d to children (ignored).", signum(a["signal"]))
 		},
-		"dropped the signal sent by releasing the terminal": func(a map[string]slog.Value) string {
+		logging.TerminalHandOff: func(a map[string]slog.Value) string {
 			return fmt.Sprintf("Ignoring tty hand-off signal %d.", signum(a["signal"]))
 		},
 	},

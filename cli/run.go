@@ -97,6 +97,7 @@ func run(p personality, args []string, environ map[string]string, sigs <-chan os
 		return 0, err
 	}
 	cfg := s.supervisorConfig(log)
+	cfg.Stop = s.stopInputs(plan)
 	if len(plan.Steps) > 0 {
 		cfg.Drain, cfg.OnStart = plan, plan.Start
 		warnIfOverBudget(s, plan, log)
@@ -144,9 +145,6 @@ func (s *settings) supervisorConfig(log *slog.Logger) supervisor.Config {
 	cfg.SignalGroup = !s.SingleChild || s.killGroup
 	cfg.Rewrites = s.Rewrite
 	cfg.StopSignals = s.DrainSignals
-	cfg.GracePeriod = s.GracePeriod
-	cfg.StopTimeout = s.StopTimeout
-	cfg.StopTimeoutGiven = s.stopGiven
 	cfg.WarnOnReap = s.WarnOnReap
 	cfg.NoStopKill = s.noStopKill
 	cfg.ChildSigmask = signals.Inherited().Mask

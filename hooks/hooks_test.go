@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,11 +93,29 @@ func TestBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := plan.Budget(); got != 40*time.Second {
-		t.Errorf("Budget = %v, want 40s", got)
+	if got, open := plan.Budget(); got != 40*time.Second || open {
+		t.Errorf("Budget = %v, %v; want 40s and not open", got, open)
 	}
-	if lines := plan.Describe(); len(lines) != 3 || !strings.HasPrefix(lines[2], "+35s") {
+	if lines := plan.Describe(time.Minute); len(lines) != 3 || !strings.HasPrefix(lines[2], "+35s") {
 		t.Errorf("Describe = %q", lines)
+	}
+}
+
+// Steps that do not fit are shown cut where the app's share begins, and
+// those after it skipped, at that time: the timeline never goes back.
+func TestDescribeCutsAtTheAppsShare(t *testing.T) {
+	plan, err := Parse("http http://a/x; sleep 35s; quiet 3s max 20s; quiet", nil, 5*time.Second, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, open := plan.Budget(); !open {
+		t.Error("a quiet with no max is not open-ended")
+	}
+	want := []string{"+0s       http GET http://a/x (at most 5s)", "+5s       sleep 35s (cut at +19s)",
+		"+19s      quiet 3s max 20s (skipped: the app's share of the grace period has begun)",
+		"+19s      quiet 3s (until the app's share of the grace period) (skipped: the app's share of the grace period has begun)"}
+	if got := plan.Describe(19 * time.Second); !slices.Equal(got, want) {
+		t.Errorf("Describe =\n%q\nwant\n%q", got, want)
 	}
 }
 

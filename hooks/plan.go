@@ -105,13 +105,23 @@ func noArgs(name string, args []string) error {
 	return nil
 }
 
-// Budget is the longest the whole drain may take.
-func (p *Plan) Budget() time.Duration {
-	var total time.Duration
+// openEnded is a step that runs until the drain's own end: its Budget is
+// not its whole time (quiet with no max).
+type openEnded interface{ openEnded() bool }
+
+func isOpen(s Step) bool {
+	o, ok := s.(openEnded)
+	return ok && o.openEnded()
+}
+
+// Budget is the longest the whole drain may take if each step takes all of
+// its budget; open when a step runs until the drain's own end.
+func (p *Plan) Budget() (total time.Duration, open bool) {
 	for _, s := range p.Steps {
 		total += s.Budget(p.StepTimeout)
+		open = open || isOpen(s)
 	}
-	return total
+	return total, open
 }
 
 // Drain runs the steps in order. A step that fails or times out is logged
@@ -122,7 +132,7 @@ func (p *Plan) Drain(ctx context.Context, app App) {
 	start := time.Now()
 	for i, step := range p.Steps {
 		if ctx.Err() != nil {
-			p.Log.Warn("drain cut short; steps skipped", "skipped", len(p.Steps)-i, "reason", context.Cause(ctx), "at", since(start))
+			p.Log.Warn(logging.StepsSkipped, "skipped", len(p.Steps)-i, "reason", context.Cause(ctx), "at", since(start))
 			return
 		}
 		p.runStep(ctx, env, step, start)
@@ -137,15 +147,22 @@ func (p *Plan) runStep(ctx context.Context, env *runEnv, step Step, start time.T
 	}
 	defer cancel()
 	began := time.Now()
+	// A line as each step starts: if the container is killed before the
+	// plan ends (docker stop's 10 s), the log shows where the drain was.
+	started := []any{"step", step.String(), "at", since(start)}
+	if deadline, ok := stepCtx.Deadline(); ok {
+		started = append(started, "ends_by", deadline.Sub(start).Round(time.Millisecond))
+	}
+	p.Log.Log(ctx, logging.LevelNotice, logging.StepStarted, started...)
 	err := step.Run(stepCtx, env)
 	attrs := []any{"step", step.String(), "took", since(began), "at", since(start)}
 	switch {
 	case err == nil:
-		p.Log.Log(ctx, logging.LevelNotice, "drain step done", attrs...)
+		p.Log.Log(ctx, logging.LevelNotice, logging.StepDone, attrs...)
 	case ctx.Err() != nil:
-		p.Log.Warn("drain step cut short", append(attrs, "reason", context.Cause(ctx), "err", err)...)
+		p.Log.Warn(logging.StepCutShort, append(attrs, "reason", context.Cause(ctx), "err", err)...)
 	default:
-		p.Log.Warn("drain step failed", append(attrs, "err", err)...)
+		p.Log.Warn(logging.StepFailed, append(attrs, "err", err)...)
 	}
 }
 
@@ -159,18 +176,26 @@ func (p *Plan) Start(ctx context.Context, app App) {
 	}
 }
 
-// Describe lists the planned timeline for drainit check.
-func (p *Plan) Describe() []string {
+// Describe lists the steps on the stop's timeline for drainit check, each
+// at the time it starts if those before it take their whole budget, and
+// none past appShare, where the drain is cut.
+func (p *Plan) Describe(appShare time.Duration) []string {
 	var lines []string
 	var at time.Duration
 	for _, s := range p.Steps {
 		budget := s.Budget(p.StepTimeout)
-		if budget == 0 {
+		switch {
+		case at >= appShare:
+			lines = append(lines, fmt.Sprintf("+%-8s %s (skipped: the app's share of the grace period has begun)", appShare, s))
+		case isOpen(s) || at+budget > appShare:
+			lines = append(lines, fmt.Sprintf("+%-8s %s (cut at +%s)", at, s, appShare))
+			at = appShare
+		case budget == 0:
 			lines = append(lines, fmt.Sprintf("+%-8s %s", at, s))
-			continue
+		default:
+			lines = append(lines, fmt.Sprintf("+%-8s %s (at most %s)", at, s, budget))
+			at += budget
 		}
-		lines = append(lines, fmt.Sprintf("+%-8s %s (at most %s)", at, s, budget))
-		at += budget
 	}
 	return lines
 }

@@ -121,13 +121,15 @@ func positiveDuration(text string) (time.Duration, error) {
 
 func (s *quietStep) String() string {
 	if s.max == 0 {
-		return fmt.Sprintf("quiet %s (at most the rest of the steps' budget)", s.quiet)
+		return fmt.Sprintf("quiet %s (until the app's share of the grace period)", s.quiet)
 	}
 	return fmt.Sprintf("quiet %s max %s", s.quiet, s.max)
 }
 
 // Budget is max; without one, the step runs until the drain's own deadline.
 func (s *quietStep) Budget(time.Duration) time.Duration { return s.max }
+
+func (s *quietStep) openEnded() bool { return s.max == 0 }
 
 func (s *quietStep) open() sockdiag.Source {
 	switch s.source {

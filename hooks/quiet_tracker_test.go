@@ -84,8 +84,8 @@ func TestTrackerRecentAtStart(t *testing.T) {
 
 func TestParseQuiet(t *testing.T) {
 	good := map[string]string{
-		"quiet":               "quiet 3s (at most the rest of the steps' budget)",
-		"quiet 2s":            "quiet 2s (at most the rest of the steps' budget)",
+		"quiet":               "quiet 3s (until the app's share of the grace period)",
+		"quiet 2s":            "quiet 2s (until the app's share of the grace period)",
 		"quiet 3s max 40s":    "quiet 3s max 40s",
 		"quiet max 40s":       "quiet 3s max 40s",
 		"quiet 500ms max 10s": "quiet 500ms max 10s",

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/drainit/drainit/internal/logging"
 	"github.com/drainit/drainit/internal/proc"
@@ -29,90 +28,67 @@ type Drainer interface {
 }
 
 var (
-	errAppShare     = errors.New("the app's share of the grace period has begun")
-	errSecondSignal = errors.New("a second stop signal arrived")
-	errChildExited  = errors.New("the child exited")
+	errAppShare      = errors.New("the app's share of the grace period has begun")
+	errSecondSignal  = errors.New("a second stop signal arrived")
+	errChildExited   = errors.New("the child exited")
+	errDrainFinished = errors.New("drain finished")
 )
 
-type drainState int
-
-const (
-	notDraining drainState = iota
-	draining
-	drained
-)
-
-type drain struct {
-	state   drainState
-	signal  syscall.Signal
-	began   time.Time
-	done    chan struct{}
-	cancel  context.CancelCauseFunc
-	overdue *time.Timer // the steps' deadline, held by the supervisor
+// drainRun is the drain under way: the signal that started it, closed done
+// when the steps return, and how to stop them.
+type drainRun struct {
+	signal syscall.Signal
+	done   chan struct{}
+	cancel context.CancelCauseFunc
 }
 
-// onStopSignal starts the drain on the first stop signal; a second one, or
-// one that arrives with no drain configured, is forwarded at once.
+// onStopSignal starts the drain on the first stop signal; a second one
+// during the drain ends it, and one with no drain to run is forwarded.
 func (s *supervisor) onStopSignal(sig syscall.Signal) {
 	switch {
-	case s.cfg.Drain == nil || s.drain.state == drained || s.exited:
-		s.forwardReceived(sig)
-	case s.drain.state == notDraining:
-		s.startDrain(sig)
-	default:
-		s.event("second stop signal: skipping the rest of the drain", "signal", signals.Name(sig))
+	case s.stop.phase == draining:
+		s.event(logging.SecondStop, "signal", signals.Name(sig))
 		s.endDrain(errSecondSignal)
+	case s.cfg.Drain == nil || s.stop.stopBegun() || s.exited:
+		s.forwardReceived(sig)
+	default:
+		s.startDrain(sig)
 	}
 }
 
-// startDrain follows the stop plan: the steps run until StepsBy at the
-// latest, then the signal is forwarded; SIGKILL comes at KillAt. The
-// supervisor holds the steps' deadline itself: a step that cannot be
-// stopped (a command stuck in uninterruptible sleep) must not keep the
-// signal from the app.
+// planStop plans the stop that begins now.
+func (s *supervisor) planStop(withDrain bool) StopPlan {
+	in := s.cfg.Stop
+	in.HasSteps = in.HasSteps && withDrain
+	return PlanStop(in, s.now())
+}
+
+// startDrain follows the stop plan: the steps run until the app's share of
+// the grace period begins at the latest, then the signal is forwarded. The
+// supervisor holds that deadline itself: a step that cannot be stopped (a
+// command stuck in uninterruptible sleep) must not keep the signal from the
+// app.
 func (s *supervisor) startDrain(sig syscall.Signal) {
 	s.stopStartHooks()
-	plan := s.stopPlan()
-	s.drain = drain{state: draining, signal: sig, began: time.Now(), done: make(chan struct{})}
-	s.armKill(plan.KillAt)
-	s.event("drain started", "signal", signals.Name(sig), "grace_period", plan.Grace, "steps_budget", plan.StepsBy, "kill_at", plan.KillAt)
-	if plan.StepsBy <= 0 {
-		s.log.Warn("no time left for drain steps: the stop timeout fills the grace period", "grace_period", plan.Grace, "stop_timeout", s.cfg.StopTimeout)
+	plan := s.planStop(true)
+	s.stop.beginStop(plan, true)
+	s.drain = drainRun{signal: sig}
+	s.event(logging.DrainStarted, "signal", signals.Name(sig), "grace_period", plan.Grace, "grace_from", plan.GraceFrom,
+		"forward_by", plan.StepsEnd, "kill_at", plan.KillFor(plan.StepsEnd))
+	if plan.AppShare <= 0 {
+		s.log.Warn(logging.DrainNoTime, "grace_period", plan.Grace, "stop_timeout", s.cfg.Stop.StopTimeout)
 		s.endDrain(errAppShare)
 		return
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	ctx, stopDeadline := context.WithDeadlineCause(ctx, s.drain.began.Add(plan.StepsBy), errAppShare)
+	ctx, stopDeadline := context.WithDeadlineCause(ctx, plan.Began.Add(plan.AppShare), errAppShare)
 	s.drain.cancel = cancel
-	s.drain.overdue = time.NewTimer(plan.StepsBy + drainOverdue)
+	s.drain.done = make(chan struct{})
 	go func(done chan struct{}) {
 		defer close(done)
 		defer stopDeadline()
 		s.cfg.Drain.Drain(ctx, appView{s})
 	}(s.drain.done)
-}
-
-// drainOverdue is how long past their deadline the steps may take to
-// return before the signal is forwarded without them.
-const drainOverdue = 500 * time.Millisecond
-
-// stopPlan is the plan with room for any steps: each step ends at its own
-// timeout first, and the drain as a whole ends when the app's share begins.
-func (s *supervisor) stopPlan() StopPlan {
-	return PlanStop(s.cfg.GracePeriod, s.cfg.StopTimeout, s.cfg.StopTimeoutGiven, s.cfg.GracePeriod)
-}
-
-func (s *supervisor) overdueC() <-chan time.Time {
-	if s.drain.state != draining || s.drain.overdue == nil {
-		return nil
-	}
-	return s.drain.overdue.C
-}
-
-func (s *supervisor) onDrainOverdue() {
-	s.log.Warn("drain steps did not stop at their deadline; forwarding the signal without them",
-		"at", time.Since(s.drain.began).Round(time.Millisecond))
-	s.endDrain(errAppShare)
 }
 
 // endDrain stops what is left of the drain and, unless the child is gone,
@@ -121,28 +97,22 @@ func (s *supervisor) endDrain(cause error) {
 	if s.drain.cancel != nil {
 		s.drain.cancel(cause)
 	}
-	s.drain.state, s.drain.done = drained, nil
-	if s.drain.overdue != nil {
-		s.drain.overdue.Stop()
-	}
+	s.drain.done = nil
+	s.stop.endDrain()
 	if !s.exited {
 		s.forwardReceived(s.drain.signal)
-		s.event("stop signal forwarded", "signal", signals.Name(s.cfg.Rewrites.Apply(s.drain.signal)), "stop_timeout", s.cfg.StopTimeout)
 	}
 }
 
-func (s *supervisor) onDrainDone() {
-	s.endDrain(errors.New("drain finished"))
-}
-
-// event logs a phase; during a drain it is part of the timeline, shown at
-// the default verbosity with the time since the drain signal.
+// event logs a phase; in a stop with a drain it is part of the timeline,
+// shown at the default verbosity with the time since the drain signal (a
+// stop without one stays as quiet as tini).
 func (s *supervisor) event(msg string, attrs ...any) {
-	if s.drain.state == notDraining {
+	if !s.stop.withDrain {
 		s.log.Info(msg, attrs...)
 		return
 	}
-	attrs = append(attrs, "at", time.Since(s.drain.began).Round(time.Millisecond))
+	attrs = append(attrs, "at", s.stop.since(s.now()))
 	s.log.Log(context.Background(), logging.LevelNotice, msg, attrs...)
 }
 

@@ -4,8 +4,8 @@ import (
 	"os"
 	"slices"
 	"syscall"
-	"time"
 
+	"github.com/drainit/drainit/internal/logging"
 	"github.com/drainit/drainit/signals"
 	"golang.org/x/sys/unix"
 )
@@ -15,9 +15,9 @@ func (s *supervisor) onSignal(sig syscall.Signal) {
 	switch {
 	case s.ignoreOnce[sig]:
 		delete(s.ignoreOnce, sig)
-		s.log.Debug("dropped the signal sent by releasing the terminal", "signal", signals.Name(sig))
+		s.log.Debug(logging.TerminalHandOff, "signal", signals.Name(sig))
 	case !signals.Forwardable(sig):
-		s.log.Debug("not forwarded", "signal", signals.Name(sig))
+		s.log.Debug(logging.SignalNotForwarded, "signal", signals.Name(sig))
 	case isJobControl(sig):
 		s.suspend(sig)
 	case slices.Contains(s.cfg.StopSignals, sig):
@@ -27,28 +27,26 @@ func (s *supervisor) onSignal(sig syscall.Signal) {
 	}
 }
 
+// forwardReceived forwards sig as rewritten. A stop signal forwarded
+// begins the stop if no drain did (its plan then counts from now) and
+// starts the app's time.
 func (s *supervisor) forwardReceived(sig syscall.Signal) {
 	to := s.cfg.Rewrites.Apply(sig)
 	if to == 0 {
-		s.log.Debug("dropped by rewrite", "signal", signals.Name(sig))
+		s.log.Debug(logging.SignalRewrittenOff, "signal", signals.Name(sig))
 		return
 	}
 	s.forward(to)
-	if slices.Contains(s.cfg.StopSignals, sig) && !s.cfg.NoStopKill {
-		s.armKillAfterForward()
+	if !slices.Contains(s.cfg.StopSignals, sig) {
+		return
 	}
-}
-
-// armKillAfterForward follows the stop plan, counted from the drain signal
-// (or from this forward, when there was no drain).
-func (s *supervisor) armKillAfterForward() {
-	began := s.drain.began
-	if began.IsZero() {
-		began = time.Now()
+	if !s.stop.stopBegun() {
+		s.stop.beginStop(s.planStop(false), false)
 	}
-	plan := s.stopPlan()
-	killAt := began.Add(plan.KillFor(time.Since(began)))
-	s.armKill(time.Until(killAt))
+	if s.stop.forwarded.IsZero() {
+		s.stop.forward(s.now())
+		s.event(logging.StopForwarded, "signal", signals.Name(to), "kill_in", s.killIn())
+	}
 }
 
 func isJobControl(sig syscall.Signal) bool {
@@ -87,7 +85,7 @@ func (s *supervisor) forward(sig syscall.Signal) {
 		return
 	}
 	err := unix.Kill(target, sig)
-	s.log.Debug("forwarded", "signal", signals.Name(sig), "pid", target, "err", err)
+	s.log.Debug(logging.SignalForwarded, "signal", signals.Name(sig), "pid", target, "err", err)
 }
 
 // noteDropped logs, once, that the intake lost signals to a full pipe (see
@@ -96,13 +94,13 @@ func (s *supervisor) noteDropped() {
 	if s.droppedLogged == 0 {
 		if n := signals.Dropped(); n > 0 {
 			s.droppedLogged = n
-			s.log.Warn("signals lost: the intake pipe was full while drainit was behind", "lost", n, "pipe_records", signals.IntakeCapacity())
+			s.log.Warn(logging.SignalsLost, "lost", n, "pipe_records", signals.IntakeCapacity())
 		}
 	}
 }
 
 func (s *supervisor) logDropped() {
 	if n := signals.Dropped(); n > s.droppedLogged && s.droppedLogged > 0 {
-		s.log.Warn("signals lost in all: the intake pipe was full", "lost", n)
+		s.log.Warn(logging.SignalsLostInAll, "lost", n)
 	}
 }

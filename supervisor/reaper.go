@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"github.com/drainit/drainit/internal/logging"
 	"log/slog"
 	"runtime"
 	"sync"
@@ -115,7 +116,7 @@ func (r *reaper) reap() (none bool) {
 		level = slog.LevelWarn
 	}
 	for _, z := range orphans {
-		r.log.Log(context.Background(), level, "reaped zombie", "pid", z.pid, "status", ExitCode(z.status))
+		r.log.Log(context.Background(), level, logging.ZombieReaped, "pid", z.pid, "status", ExitCode(z.status))
 	}
 	return none
 }

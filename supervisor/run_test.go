@@ -149,7 +149,8 @@ func (d *stubDrain) endedBy(t *testing.T) error {
 
 func drainConfig(d Drainer) Config {
 	cfg := DefaultConfig()
-	cfg.Drain, cfg.GracePeriod, cfg.StopTimeout = d, time.Minute, 5*time.Second
+	cfg.Drain = d
+	cfg.Stop = StopInputs{Grace: time.Minute, StopTimeout: 5 * time.Second, HasSteps: true, StepsOpen: true}
 	return cfg
 }
 
@@ -251,7 +252,7 @@ func TestChildExitingMidDrainEndsIt(t *testing.T) {
 func TestZeroStepsBudgetSkipsTheDrain(t *testing.T) {
 	d := newStubDrain()
 	cfg := drainConfig(d)
-	cfg.GracePeriod, cfg.StopTimeout = 5*time.Second, 5*time.Second
+	cfg.Stop.Grace, cfg.Stop.StopTimeout = 5*time.Second, 5*time.Second
 	s := startSup(t, cfg, traps)
 	s.waitFile("ready")
 	s.send(unix.SIGTERM)
@@ -270,7 +271,7 @@ func TestZeroStepsBudgetSkipsTheDrain(t *testing.T) {
 func TestDrainIsCutAtItsBudget(t *testing.T) {
 	d := newStubDrain()
 	cfg := drainConfig(d)
-	cfg.GracePeriod, cfg.StopTimeout = 2*time.Second, time.Second // kill at 1.6s, steps until 0.6s
+	cfg.Stop.Grace, cfg.Stop.StopTimeout = 2*time.Second, time.Second // kill at 1.6s, steps until 0.6s
 	s := startSup(t, cfg, traps)
 	s.waitFile("ready")
 	sent := time.Now()
@@ -288,7 +289,7 @@ func TestDrainIsCutAtItsBudget(t *testing.T) {
 
 func TestStopTimeoutKillsAChildThatIgnoresTERM(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.StopTimeout, cfg.StopTimeoutGiven = 300*time.Millisecond, true
+	cfg.Stop.StopTimeout, cfg.Stop.StopTimeoutGiven = 300*time.Millisecond, true
 	s := startSup(t, cfg, "trap '' TERM\ntouch ready\nwhile :; do sleep 0.05; done")
 	s.waitFile("ready")
 	sent := time.Now()
@@ -351,8 +352,8 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 // kubelet would give it, not the default stop timeout.
 func TestWithoutAStopTimeoutTheKillWaitsForTheGraceEnd(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.StopTimeout = 200 * time.Millisecond // the tree wait's bound, not the app's
-	cfg.GracePeriod = 2 * time.Second        // kill at 1.6s
+	cfg.Stop.StopTimeout = 200 * time.Millisecond // the tree wait's bound, not the app's
+	cfg.Stop.Grace = 2 * time.Second              // kill at 1.6s
 	s := startSup(t, cfg, "trap '' TERM\ntouch ready\nwhile :; do sleep 0.05; done")
 	s.waitFile("ready")
 	sent := time.Now()
@@ -378,7 +379,7 @@ func TestAStuckDrainDoesNotKeepTheSignalFromTheApp(t *testing.T) {
 	t.Cleanup(func() { close(d.block) })
 	cfg := DefaultConfig()
 	cfg.Drain = d
-	cfg.GracePeriod, cfg.StopTimeout = 3*time.Second, time.Second // kill at 2.4s, steps until 1.4s
+	cfg.Stop = StopInputs{Grace: 3 * time.Second, StopTimeout: time.Second, HasSteps: true, StepsOpen: true} // kill at 2.4s, steps until 1.4s
 	s := startSup(t, cfg, "trap 'exit 7' TERM\ntouch ready\nwhile :; do sleep 0.05; done")
 	s.waitFile("ready")
 	s.send(unix.SIGTERM)

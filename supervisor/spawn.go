@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"github.com/drainit/drainit/internal/logging"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -44,7 +45,7 @@ func (s *supervisor) start() error {
 		return &StartError{Command: name, Err: err}
 	}
 	s.child, s.childDone = pid, done
-	s.log.Info("child started", "pid", pid, "command", name)
+	s.log.Info(logging.ChildStarted, "pid", pid, "command", name)
 	return nil
 }
 

@@ -12,13 +12,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/drainit/drainit/internal/logging"
 	"github.com/drainit/drainit/signals"
 	"golang.org/x/sys/unix"
 )
 
 // Config says how to run the child. Start from DefaultConfig: some zero
-// values are not safe (with a Drain, a zero GracePeriod means SIGKILL as soon
-// as the drain signal arrives).
+// values are not safe (with a Drain, a zero grace period means SIGKILL as
+// soon as the drain signal arrives).
 type Config struct {
 	Argv []string // command and arguments; Argv[0] is looked up on PATH
 
@@ -28,15 +29,15 @@ type Config struct {
 
 	Rewrites    signals.Rewrites
 	StopSignals []syscall.Signal // signals that start the drain, or the stop
-	StopTimeout time.Duration    // how long the tree may take to exit once told to
-	// StopTimeoutGiven: the user set StopTimeout. Otherwise a forwarded stop
-	// signal is followed by SIGKILL only at the grace period's end (minus a
+	// Stop plans each stop (PlanStop): the grace period, the stop timeout,
+	// the steps' budget. Without StopTimeoutGiven a forwarded stop signal
+	// is followed by SIGKILL only at the grace period's end (less a
 	// margin), and StopTimeout bounds the tree wait and reserves the app's
 	// share of the grace period.
-	StopTimeoutGiven bool
+	Stop StopInputs
 	// NoStopKill leaves a child that was forwarded a stop signal to take as
 	// long as it likes, as tini and dumb-init do; the tree wait after the
-	// child exits is still bounded by StopTimeout.
+	// child exits is still bounded by the stop timeout.
 	NoStopKill bool
 	WarnOnReap bool
 	// ChildSigmask is the signal mask every child starts with: the one
@@ -44,37 +45,32 @@ type Config struct {
 	ChildSigmask unix.Sigset_t
 
 	// Drain, when set, runs on the first stop signal before it is forwarded,
-	// within GracePeriod (measured from that signal).
-	Drain       Drainer
-	GracePeriod time.Duration
-	OnStart     func(ctx context.Context, app App) // beside the child; cancelled when the drain starts
+	// within the grace period (measured from that signal).
+	Drain   Drainer
+	OnStart func(ctx context.Context, app App) // beside the child; cancelled when the drain starts
 
 	Log *slog.Logger
 }
 
 // DefaultConfig is drainit's own behaviour: a new session, signals to the
-// whole group, SIGTERM as the stop signal, 10 s to stop.
+// whole group, SIGTERM as the stop signal, 10 s to stop within 30 s.
 func DefaultConfig() Config {
 	return Config{
 		Session:     true,
 		SignalGroup: true,
 		Rewrites:    signals.Rewrites{},
 		StopSignals: []syscall.Signal{unix.SIGTERM},
-		StopTimeout: 10 * time.Second,
-		GracePeriod: 30 * time.Second,
+		Stop:        StopInputs{Grace: 30 * time.Second, GraceFrom: "the default", StopTimeout: 10 * time.Second},
 		Log:         slog.Default(),
 	}
 }
-
-// killGrace bounds the wait for processes already sent SIGKILL (one stuck in
-// uninterruptible sleep must not hold drainit forever).
-const killGrace = 5 * time.Second
 
 type supervisor struct {
 	cfg    Config
 	log    *slog.Logger
 	sigs   <-chan os.Signal
 	reaper *reaper
+	now    func() time.Time
 
 	child      int
 	childDone  <-chan unix.WaitStatus
@@ -84,15 +80,14 @@ type supervisor struct {
 
 	startDir   string // drainit's directory before it moved to /; the drain's commands run there
 	ignoreOnce map[syscall.Signal]bool
-	killAt     time.Time
-	killTimer  *time.Timer
-	killed     bool
-	gaveUp     bool
 
+	stop    timeline
+	timer   *time.Timer // for stop.next()
+	timerAt time.Time
+	drain   drainRun
+
+	stopStart     context.CancelFunc
 	droppedLogged uint64 // signals lost to a full intake pipe, as last logged
-
-	drain     drain
-	stopStart context.CancelFunc
 }
 
 // Run starts the child, supervises it and its descendants until all are gone,
@@ -107,7 +102,9 @@ func Run(cfg Config, sigs <-chan os.Signal) (int, error) {
 		log:        cfg.Log,
 		sigs:       sigs,
 		reaper:     newReaper(cfg.Log, cfg.WarnOnReap, cfg.ChildSigmask),
+		now:        time.Now,
 		ignoreOnce: map[syscall.Signal]bool{},
+		stop:       timeline{stopTimeout: cfg.Stop.StopTimeout, noStopKill: cfg.NoStopKill},
 	}
 	reserveThreads()
 	if err := s.start(); err != nil {
@@ -129,80 +126,98 @@ func (s *supervisor) loop() {
 			s.onChildExit(ws)
 		case <-s.reaper.changed:
 			s.noChildren = s.reaper.noneLeft.Load()
-		case <-s.killC():
-			s.onKillTimer()
+		case <-s.timerC():
+			s.onDeadline()
 		case <-s.drain.done:
-			s.onDrainDone()
-		case <-s.overdueC():
-			s.onDrainOverdue()
+			s.endDrain(errDrainFinished)
 		}
+		s.rearm()
 	}
-	if s.drain.state != notDraining {
-		s.event("process tree gone; exiting", "status", ExitCode(s.status))
+	if s.stop.withDrain {
+		s.event(logging.TreeGone, "status", ExitCode(s.status))
 	}
-	if s.killTimer != nil {
-		s.killTimer.Stop()
+	if s.timer != nil {
+		s.timer.Stop()
 	}
 	s.noteDropped()
 	s.logDropped()
 }
 
 func (s *supervisor) done() bool {
-	return s.gaveUp || (s.exited && s.noChildren)
+	return s.stop.phase == gaveUp || (s.exited && s.noChildren)
+}
+
+// rearm sets the one timer to the timeline's next deadline.
+func (s *supervisor) rearm() {
+	at, act := s.stop.next()
+	if act == noAction {
+		at = time.Time{}
+	}
+	if at.Equal(s.timerAt) {
+		return
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+		s.timer = nil
+	}
+	s.timerAt = at
+	if !at.IsZero() {
+		s.timer = time.NewTimer(max(at.Sub(s.now()), 0))
+	}
+}
+
+func (s *supervisor) timerC() <-chan time.Time {
+	if s.timer == nil {
+		return nil
+	}
+	return s.timer.C
+}
+
+func (s *supervisor) onDeadline() {
+	s.timer, s.timerAt = nil, time.Time{}
+	_, act := s.stop.next()
+	switch act {
+	case forwardNow:
+		s.log.Warn(logging.DrainOverdue, "at", s.stop.since(s.now()))
+		s.endDrain(errAppShare)
+	case killTree:
+		n := signalTree(unix.SIGKILL)
+		attrs := []any{"processes", n}
+		if s.stop.withDrain {
+			attrs = append(attrs, "at", s.stop.since(s.now()))
+		}
+		s.log.Warn(logging.TreeKilled, attrs...)
+		s.stop.kill(s.now())
+	case giveUp:
+		s.log.Error(logging.GaveUp, "waited", killGrace)
+		s.stop.phase = gaveUp
+		if !s.exited {
+			s.status = unix.WaitStatus(unix.SIGKILL)
+		}
+	}
 }
 
 func (s *supervisor) onChildExit(ws unix.WaitStatus) {
 	s.status, s.exited = ws, true
 	s.childDone = nil
+	s.stop.exited(s.now())
 	s.noChildren = s.reaper.noneLeft.Load()
-	s.event("child exited", "pid", s.child, "status", ExitCode(ws))
-	if s.drain.state == draining {
+	s.event(logging.ChildExited, "pid", s.child, "status", ExitCode(ws))
+	if s.stop.phase == draining {
 		s.endDrain(errChildExited)
 	}
 	if s.noChildren {
 		return
 	}
 	n := signalTree(unix.SIGTERM)
-	s.event("waiting for the rest of the process tree", "processes", n, "signal", "SIGTERM")
-	s.armKill(s.cfg.StopTimeout)
+	s.event(logging.TreeWait, "processes", n, "signal", "SIGTERM", "kill_in", s.killIn())
 }
 
-// armKill schedules the SIGKILL of the tree; an earlier deadline wins.
-func (s *supervisor) armKill(after time.Duration) {
-	at := time.Now().Add(after)
-	if s.killTimer != nil && !at.Before(s.killAt) {
-		return
+// killIn is how long until the planned SIGKILL, or 0 when none is planned.
+func (s *supervisor) killIn() time.Duration {
+	at, act := s.stop.next()
+	if act != killTree {
+		return 0
 	}
-	if s.killTimer != nil {
-		s.killTimer.Stop()
-	}
-	s.killAt = at
-	s.killTimer = time.NewTimer(after)
-}
-
-func (s *supervisor) killC() <-chan time.Time {
-	if s.killTimer == nil {
-		return nil
-	}
-	return s.killTimer.C
-}
-
-func (s *supervisor) onKillTimer() {
-	s.killTimer = nil
-	if s.killed {
-		s.log.Error("processes still alive after SIGKILL; exiting anyway", "waited", killGrace)
-		s.gaveUp = true
-		if !s.exited {
-			s.status = unix.WaitStatus(unix.SIGKILL)
-		}
-		return
-	}
-	n := signalTree(unix.SIGKILL)
-	attrs := []any{"processes", n, "stop_timeout", s.cfg.StopTimeout}
-	if s.drain.state != notDraining {
-		attrs = append(attrs, "at", time.Since(s.drain.began).Round(time.Millisecond))
-	}
-	s.log.Warn("time is up; killed the process tree", attrs...)
-	s.killed = true
-	s.armKill(killGrace)
+	return at.Sub(s.now()).Round(time.Millisecond)
 }

@@ -1,0 +1,35 @@
+package logging
+
+// The events drainit logs, one line each. The supervisor and the drain log
+// them by these names, and the peers' voices (cli/personality.go) recognise
+// them by the same names: a message is renamed here or nowhere.
+const (
+	// The child and the tree.
+	ChildStarted       = "child started"
+	ChildExited        = "child exited"
+	ZombieReaped       = "reaped zombie"
+	TreeWait           = "waiting for the rest of the process tree"
+	TreeKilled         = "time is up; killed the process tree"
+	TreeGone           = "process tree gone; exiting"
+	GaveUp             = "processes still alive after SIGKILL; exiting anyway"
+	SignalForwarded    = "forwarded"
+	SignalNotForwarded = "not forwarded"
+	SignalRewrittenOff = "dropped by rewrite"
+	TerminalHandOff    = "dropped the signal sent by releasing the terminal"
+	SignalsLost        = "signals lost: the intake pipe was full while drainit was behind"
+	SignalsLostInAll   = "signals lost in all: the intake pipe was full"
+
+	// The stop and the drain, shown at the default verbosity with the time
+	// since the drain signal (at).
+	DrainStarted   = "drain started"
+	DrainNoTime    = "no time left for drain steps: the stop timeout fills the grace period"
+	DrainOverdue   = "drain steps did not stop at their deadline; forwarding the signal without them"
+	SecondStop     = "second stop signal: skipping the rest of the drain"
+	StepStarted    = "drain step started"
+	StepDone       = "drain step done"
+	StepFailed     = "drain step failed"
+	StepCutShort   = "drain step cut short"
+	StepsSkipped   = "drain cut short; steps skipped"
+	StopForwarded  = "stop signal forwarded"
+	StepsOverGrace = "drain steps will be cut short: "
+)

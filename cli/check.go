@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -25,13 +24,13 @@ func check(p personality, args []string, environ map[string]string) int {
 	}
 	var plan *hooks.Plan
 	if err == nil {
-		plan, err = s.drainPlan(environ, logging.New(io.Discard, 0, "text"))
+		plan, err = s.drainPlan(environ)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, redact.String("drainit check: "+err.Error()))
+		fmt.Fprintln(os.Stderr, redact.Shapes("drainit check: "+err.Error()))
 		return 2
 	}
-	fmt.Print(redact.String(timeline(s, plan)))
+	fmt.Print(plan.Secrets.String(timeline(s, plan)))
 	if problem := overBudget(s, plan); problem != "" {
 		fmt.Fprintf(os.Stderr, "drainit check: %s\n", problem)
 		return 2

@@ -11,9 +11,9 @@ import (
 	"github.com/drainit/drainit/signals"
 )
 
-// Env is every DRAINIT_* variable drainit reads, with its default. Each has a
+// variables is every DRAINIT_* variable drainit reads, with its default. Each has a
 // flag of the same meaning; the flag wins.
-type Env struct {
+type variables struct {
 	SingleChild  bool             `env:"DRAINIT_SINGLE_CHILD"`
 	Rewrite      signals.Rewrites `env:"DRAINIT_REWRITE"`
 	ExpectStatus statusSet        `env:"DRAINIT_EXPECT_STATUS"`
@@ -32,7 +32,7 @@ type Env struct {
 // settings is the checked configuration that the run uses: the variables,
 // then the flags over them.
 type settings struct {
-	Env
+	variables
 	argv        []string
 	ownGroup    bool   // tini: the child gets a process group of its own
 	killGroup   bool   // tini -g: signal that group, not just the child
@@ -83,7 +83,7 @@ func loadEnv(environ map[string]string) (*settings, error) {
 	if environ["DRAINIT_GRACE_PERIOD"] != "" {
 		s.graceFrom = "DRAINIT_GRACE_PERIOD"
 	}
-	if err := envconf.Parse(&s.Env, environ); err != nil {
+	if err := envconf.Parse(&s.variables, environ); err != nil {
 		return nil, &usageError{msg: err.Error()}
 	}
 	if s.Rewrite == nil {
@@ -96,12 +96,12 @@ func loadEnv(environ map[string]string) (*settings, error) {
 		key string
 		err error
 	}{
-		{"DRAINIT_STOP_TIMEOUT", setNonNegative(&s.StopTimeout, s.StopTimeout)},
-		{"DRAINIT_VERBOSITY", s.setVerbosity(s.Verbosity)},
-		{"DRAINIT_LOG_FORMAT", s.setLogFormat(s.LogFormat)},
+		{"DRAINIT_STOP_TIMEOUT", nonNegative(s.StopTimeout)},
+		{"DRAINIT_VERBOSITY", checkVerbosity(s.Verbosity)},
+		{"DRAINIT_LOG_FORMAT", checkLogFormat(s.LogFormat)},
 		{"DRAINIT_DRAIN_SIGNALS", s.checkDrainSignals()},
-		{"DRAINIT_GRACE_PERIOD", setPositive(&s.GracePeriod, s.GracePeriod)},
-		{"DRAINIT_STEP_TIMEOUT", setPositive(&s.StepTimeout, s.StepTimeout)},
+		{"DRAINIT_GRACE_PERIOD", positive(s.GracePeriod)},
+		{"DRAINIT_STEP_TIMEOUT", positive(s.StepTimeout)},
 	}
 	for _, c := range checks {
 		if c.err != nil {
@@ -129,11 +129,10 @@ func (s *settings) addExpects(list string) error {
 	return nil
 }
 
-func setNonNegative(dst *time.Duration, d time.Duration) error {
+func nonNegative(d time.Duration) error {
 	if d < 0 {
 		return errors.New("must not be negative")
 	}
-	*dst = d
 	return nil
 }
 
@@ -141,17 +140,24 @@ func (s *settings) setPdeath(name string) error {
 	return s.PdeathSignal.UnmarshalText([]byte(name))
 }
 
-func (s *settings) setVerbosity(v int) error {
+func checkVerbosity(v int) error {
 	if v < 0 {
 		return errors.New("must not be negative")
 	}
-	s.Verbosity = v
 	return nil
 }
 
-func (s *settings) setLogFormat(format string) error {
+func checkLogFormat(format string) error {
 	if format != "text" && format != "json" {
 		return errors.New("want text or json")
+	}
+	return nil
+}
+
+// setLogFormat is --log-format.
+func (s *settings) setLogFormat(format string) error {
+	if err := checkLogFormat(format); err != nil {
+		return err
 	}
 	s.LogFormat = format
 	return nil
@@ -199,33 +205,36 @@ func (s *settings) checkDrainSignals() error {
 	return nil
 }
 
-func setPositive(dst *time.Duration, d time.Duration) error {
+func positive(d time.Duration) error {
 	if d <= 0 {
 		return errors.New("must be more than zero")
 	}
-	*dst = d
 	return nil
 }
 
 // setStopTimeout is -t: an explicit stop timeout.
 func (s *settings) setStopTimeout(value string) error {
 	s.stopGiven = true
-	return durationFlag(&s.StopTimeout, setNonNegative)(value)
+	return durationFlag(&s.StopTimeout, nonNegative)(value)
 }
 
-// durationFlag parses a flag's duration into dst with check.
-func durationFlag(dst *time.Duration, check func(*time.Duration, time.Duration) error) func(string) error {
+// durationFlag parses a flag's duration into dst, if check passes it.
+func durationFlag(dst *time.Duration, check func(time.Duration) error) func(string) error {
 	return func(value string) error {
 		d, err := envconf.ParseDuration(value)
 		if err != nil {
 			return errors.New("not " + envconf.DurationForm)
 		}
-		return check(dst, d)
+		if err := check(d); err != nil {
+			return err
+		}
+		*dst = d
+		return nil
 	}
 }
 
 // setGracePeriod is --grace-period.
 func (s *settings) setGracePeriod(value string) error {
 	s.graceFrom = "--grace-period"
-	return durationFlag(&s.GracePeriod, setPositive)(value)
+	return durationFlag(&s.GracePeriod, positive)(value)
 }

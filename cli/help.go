@@ -22,19 +22,21 @@ so orphaned descendants are still reparented to it and reaped.
 
 Options (each also read from the environment variable shown; the flag wins):
   -c, --single-child        forward to the child only, not its group
-                            (DRAINIT_SINGLE_CHILD=true)
+                            (DRAINIT_SINGLE_CHILD=true; default false)
   -r, --rewrite S:R         forward signal S as R; R=0 drops S; repeatable
                             (DRAINIT_REWRITE=TERM:QUIT,USR1:0)
   -e, --expect-status CODE  exit 0 when the child exits with CODE; repeatable
                             (DRAINIT_EXPECT_STATUS=143,130)
   -t, --stop-timeout D      how long the tree may take to exit once told to
                             stop, before SIGKILL (DRAINIT_STOP_TIMEOUT; unset:
-                            until the grace period ends, 10s after the child)
+                            until the grace period ends; 10s for the rest of
+                            the tree once the child exits, and the app's
+                            share of the grace period the steps may not eat)
   -p, --pdeath-signal SIG   signal drainit receives when its parent dies
                             (DRAINIT_PDEATH_SIGNAL)
   -v, --verbose             more logs; repeat for debug (DRAINIT_VERBOSITY=1:
                             0 errors, 1 warnings, 2 info, 3 debug)
-  -w, --warn-reap           warn for every zombie reaped (DRAINIT_WARN_REAP)
+  -w, --warn-reap           warn for every zombie reaped (DRAINIT_WARN_REAP=true)
       --log-format F        text or json (DRAINIT_LOG_FORMAT=text)
       --prestop STEPS       drain steps run on the first drain signal, before
                             it is forwarded, separated by ; or newlines:
@@ -52,6 +54,24 @@ Options (each also read from the environment variable shown; the flag wins):
                             (DRAINIT_STEP_TIMEOUT=5s)
   -h, --help                show this help
   -V, --version             show the version
+
+Durations are like 30s or 1m30s, or a whole number of seconds (60).
+
+The drain steps' settings (variables only):
+  nacos    DRAINIT_NACOS_ADDR, DRAINIT_NACOS_SERVICE, DRAINIT_NACOS_PORT (required);
+           DRAINIT_NACOS_IP ($POD_IP, else the first non-loopback IPv4),
+           DRAINIT_NACOS_NAMESPACE (public), DRAINIT_NACOS_GROUP=DEFAULT_GROUP,
+           DRAINIT_NACOS_CLUSTER=DEFAULT, DRAINIT_NACOS_USERNAME,
+           DRAINIT_NACOS_PASSWORD or DRAINIT_NACOS_PASSWORD_FILE,
+           DRAINIT_NACOS_EPHEMERAL=true, DRAINIT_NACOS_REENABLE=true
+  eureka   DRAINIT_EUREKA_URL, DRAINIT_EUREKA_APP, DRAINIT_EUREKA_INSTANCE_ID
+           (required); DRAINIT_EUREKA_CLEAR=true
+  consul   DRAINIT_CONSUL_SERVICE_ID (required); DRAINIT_CONSUL_ADDR
+           ($CONSUL_HTTP_ADDR, else 127.0.0.1:8500), DRAINIT_CONSUL_TOKEN
+           ($CONSUL_HTTP_TOKEN)
+  quiet    HOST_IP (the node's address: its probes are not callers),
+           DRAINIT_QUIET_IGNORE (addresses, CIDRs, local ports),
+           DRAINIT_QUIET_SOURCE=netlink (or proc), DRAINIT_QUIET_OPENS=true
 
 Signals never forwarded: SIGCHLD and 33 (the Go runtime's); SIGPIPE, SIGURG,
 SIGPROF and fault signals only when another process sent them.

@@ -71,7 +71,7 @@ func drainitOptions(s *settings) []option {
 		{long: "prestop", arg: true, set: func(v string) error { s.Prestop, s.prestopFrom = v, "--prestop"; return nil }},
 		{long: "drain-signals", arg: true, set: s.setDrainSignals},
 		{long: "grace-period", arg: true, set: s.setGracePeriod},
-		{long: "step-timeout", arg: true, set: durationFlag(&s.StepTimeout, setPositive)},
+		{long: "step-timeout", arg: true, set: durationFlag(&s.StepTimeout, positive)},
 		{short: 'h', long: "help", set: s.do("help")},
 		{short: 'V', long: "version", set: s.do("version")},
 	}
@@ -92,6 +92,7 @@ var tini = personality{
 		logging.ChildStarted: func(a map[string]slog.Value) string {
 			return fmt.Sprintf("Spawned child process '%s' with pid '%d'", a["command"].String(), a["pid"].Int64())
 		},
+		logging.Starting: func(map[string]slog.Value) string { return "" }, // tini says nothing of itself
 	}},
 }
 

@@ -1,28 +1,9 @@
 // Package cli turns the command line and the environment into a run of the
 // supervisor, and the outcome into an exit code.
 //
-// Environment variables read by drainit (flags of the same meaning win):
-//
-//	DRAINIT_SINGLE_CHILD   forward to the child only (default false)
-//	DRAINIT_REWRITE        signal rewrites, S:R[,S:R...]
-//	DRAINIT_EXPECT_STATUS  child exit codes mapped to 0, CODE[,CODE...]
-//	DRAINIT_STOP_TIMEOUT   time the tree has to exit before SIGKILL (10s)
-//	DRAINIT_PDEATH_SIGNAL  signal received when drainit's parent dies
-//	DRAINIT_VERBOSITY      0 errors, 1 warnings (default), 2 info, 3 debug
-//	DRAINIT_WARN_REAP      warn for every zombie reaped
-//	DRAINIT_LOG_FORMAT     text (default) or json
-//	DRAINIT_PRESTOP        drain steps run before the stop signal is forwarded
-//	DRAINIT_DRAIN_SIGNALS  signals that start the drain (TERM)
-//	DRAINIT_GRACE_PERIOD   the pod's grace period, from the drain signal (30s)
-//	DRAINIT_STEP_TIMEOUT   the longest one drain step may take (5s)
-//	DRAINIT_NACOS_*, DRAINIT_EUREKA_*, DRAINIT_CONSUL_*  registry steps (see hooks)
-//	DRAINIT_QUIET_IGNORE   quiet step: peers or local ports that are not callers
-//	DRAINIT_QUIET_SOURCE   quiet step: netlink or proc (default: netlink, else proc)
-//	DRAINIT_QUIET_OPENS    quiet step: count the namespace's PassiveOpens (true)
-//	HOST_IP                quiet step: the node's address, whose probes are not callers
-//
-// As tini: TINI_SUBREAPER, TINI_VERBOSITY, TINI_KILL_PROCESS_GROUP.
-// As dumb-init: DUMB_INIT_SETSID, DUMB_INIT_DEBUG.
+// Every flag and environment variable is described once for users, in
+// drainit --help (help.go), and in the README; a test holds both against
+// the variables' struct tags and their defaults (settings_test.go).
 package cli
 
 import (
@@ -50,7 +31,8 @@ func Main(args []string, sigs <-chan os.Signal) int {
 	}
 	code, err := run(p, args[1:], environ, sigs)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, redact.String(p.errorLine(err)))
+		// A drain step's error is masked with its secrets when parsed.
+		fmt.Fprintln(os.Stderr, redact.Shapes(p.errorLine(err)))
 		return p.exitFor(err)
 	}
 	return code
@@ -85,14 +67,16 @@ func run(p personality, args []string, environ map[string]string, sigs <-chan os
 	if s.action != "" {
 		return s.perform(p), nil
 	}
-	log := logging.New(os.Stderr, s.Verbosity, s.LogFormat)
-	if p.voice != nil && s.LogFormat == "text" {
-		log = logging.NewVoice(os.Stderr, s.Verbosity, *p.voice)
-	}
-	plan, err := s.drainPlan(environ, log)
+	plan, err := s.drainPlan(environ)
 	if err != nil {
 		return 0, err
 	}
+	log := logging.New(os.Stderr, s.Verbosity, s.LogFormat, plan.Secrets)
+	if p.voice != nil && s.LogFormat == "text" {
+		log = logging.NewVoice(os.Stderr, s.Verbosity, *p.voice, plan.Secrets)
+	}
+	plan.Log = log
+	log.Debug(logging.Starting, "version", Version, "as", p.name, "build", buildKind())
 	if err := prepareProcess(s); err != nil {
 		return 0, err
 	}
@@ -114,7 +98,7 @@ func (s *settings) perform(p personality) int {
 	case "help":
 		fmt.Print(p.help)
 	case "version":
-		fmt.Printf("drainit %s (as %s)\n", Version, p.name)
+		fmt.Printf("drainit %s (as %s; %s)\n", Version, p.name, buildKind())
 	case "license":
 		fmt.Print(License)
 	}
@@ -152,9 +136,19 @@ func (s *settings) supervisorConfig(log *slog.Logger) supervisor.Config {
 	return cfg
 }
 
+// buildKind says whether drainit runs with its own entry point (make build,
+// a release) or was built plainly (go build, go install), which keeps some
+// inherited signal state from the child (see the README).
+func buildKind() string {
+	if signals.Inherited().Exact {
+		return "with drainit's entry point"
+	}
+	return "a plain go build, without drainit's entry point: build with make build to pass every inherited blocked or ignored signal on"
+}
+
 // drainPlan parses the drain steps; a bad one is a usage error.
-func (s *settings) drainPlan(environ map[string]string, log *slog.Logger) (*hooks.Plan, error) {
-	plan, err := hooks.Parse(s.Prestop, environ, s.StepTimeout, log)
+func (s *settings) drainPlan(environ map[string]string) (*hooks.Plan, error) {
+	plan, err := hooks.Parse(s.Prestop, environ, s.StepTimeout)
 	if err != nil {
 		return nil, usagef("%s: %v", s.prestopFrom, err)
 	}

@@ -283,3 +283,19 @@ func TestBrokenStderrDoesNotSpin(t *testing.T) {
 	r.signal(unix.SIGTERM)
 	r.expectExit(0, limit)
 }
+
+// A plain go build has no drainit entry point, and says so.
+func TestVersionSaysWhichBuild(t *testing.T) {
+	plain := filepath.Join(t.TempDir(), "drainit-plain")
+	build := exec.Command("go", "build", "-o", plain, "..")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for bin, want := range map[string]string{drainit: "with drainit's entry point", plain: "a plain go build, without drainit's entry point"} {
+		out, err := exec.Command(bin, "--version").Output()
+		if err != nil || !strings.Contains(string(out), want) {
+			t.Errorf("%s --version: %q, %v; want %q", filepath.Base(bin), out, err, want)
+		}
+	}
+}

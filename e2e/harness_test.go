@@ -18,7 +18,6 @@ import (
 	"unsafe"
 
 	"github.com/drainit/drainit/internal/pidns"
-	"github.com/drainit/drainit/internal/proc"
 	"golang.org/x/sys/unix"
 )
 
@@ -198,7 +197,7 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	}
 }
 
-func childrenOf(pid int) []int { return proc.Children(pid) }
+func childrenOf(pid int) []int { return pidns.Children(pid) }
 
 func descendants(pid int) []int {
 	var out []int
@@ -211,7 +210,7 @@ func descendants(pid int) []int {
 
 // procState returns the state letter of pid (R, S, T, Z...), or "" if gone.
 func procState(pid int) string {
-	if st := proc.State(pid); st != 0 {
+	if st := pidns.State(pid); st != 0 {
 		return string(st)
 	}
 	return ""

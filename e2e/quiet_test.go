@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drainit/drainit/internal/logging"
 	"golang.org/x/sys/unix"
 )
 
@@ -89,10 +90,15 @@ func runQuietAs(t *testing.T, quiet string, env []string, o opts, wrap []string,
 	registry := serve(t, q.listing)
 	port := freePort(t)
 	q.url = "http://127.0.0.1:" + strconv.Itoa(port) + "/"
-	env = append(env, "DRAINIT_PRESTOP=http POST "+registry+"/out; "+quiet, "DRAINIT_GRACE_PERIOD=40s", "DRAINIT_STOP_TIMEOUT=5s")
+	env = append(env, "DRAINIT_PRESTOP=http POST "+registry+"/out; "+quiet, "DRAINIT_GRACE_PERIOD=40s",
+		"DRAINIT_STOP_TIMEOUT=5s", "DRAINIT_VERBOSITY=3")
 	q.app = startJavaAppWith(t, port, o, wrap, env...)
+	samples := func() int { return strings.Count(q.app.stderr.String(), logging.QuietSampled) }
+	before := samples()
 	callers(q)
-	time.Sleep(1500 * time.Millisecond) // the callers' traffic before the stop; waits on nothing
+	// The callers' traffic before the stop: two of drainit's samples, so
+	// that a second of it is on record.
+	waitFor(t, limit, "two samples of the callers' traffic", func() bool { return samples() >= before+2 })
 	q.sent = time.Now()
 	q.app.signal(unix.SIGTERM)
 	q.app.expectExit(143, limit)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drainit/drainit/internal/proc"
+	"github.com/drainit/drainit/internal/pidns"
 	"github.com/drainit/drainit/signals"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -108,7 +108,7 @@ func signalCmd(ts *testscript.TestScript, neg bool, args []string) {
 	cmd := bg[len(bg)-1]
 	pid := cmd.Process.Pid
 	if filepath.Base(cmd.Path) == "unshare" {
-		kids := proc.Children(pid)
+		kids := pidns.Children(pid)
 		if len(kids) == 0 {
 			ts.Fatalf("signal: unshare %d has no PID 1 (yet)", pid)
 		}

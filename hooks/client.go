@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/drainit/drainit/internal/redact"
 )
 
 // The drain's HTTP calls go through net/http, bounded for endpoints that
@@ -96,4 +98,51 @@ func unwrapURLError(err error) error {
 		return urlErr.Err
 	}
 	return err
+}
+
+type request struct {
+	method      string
+	url         string
+	headers     []header
+	body        string
+	contentType string
+}
+
+// statusError is a non-2xx answer.
+type statusError struct {
+	code int
+	body string
+}
+
+func (e *statusError) Error() string {
+	return fmt.Sprintf("HTTP %d: %s", e.code, e.body)
+}
+
+// excerpt is what an error quotes of a server's answer: its start, on one
+// line, masked (servers echo tokens in error bodies).
+func excerpt(body []byte) string {
+	const most = 120
+	text := strings.Join(strings.Fields(string(body[:min(len(body), 4*most)])), " ")
+	if len(text) > most {
+		text = text[:most] + "..."
+	}
+	return redact.Shapes(text)
+}
+
+// call makes one request and returns the body of a 2xx answer.
+func call(ctx context.Context, r request) ([]byte, error) {
+	status, body, err := roundTrip(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if status < 200 || status > 299 {
+		return body, &statusError{code: status, body: excerpt(body)}
+	}
+	return body, nil
+}
+
+// isStatus reports whether err is a non-2xx answer with code.
+func isStatus(err error, code int) bool {
+	var status *statusError
+	return errors.As(err, &status) && status.code == code
 }

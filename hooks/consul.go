@@ -8,12 +8,11 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/internal/envconf"
-	"github.com/drainit/drainit/internal/redact"
 )
 
 // ConsulConfig is read from DRAINIT_CONSUL_*, falling back to Consul's own
 // CONSUL_HTTP_ADDR and CONSUL_HTTP_TOKEN.
-type ConsulConfig struct {
+type consulConfig struct {
 	Addr      string `env:"DRAINIT_CONSUL_ADDR"`
 	ServiceID string `env:"DRAINIT_CONSUL_SERVICE_ID"`
 	Token     string `env:"DRAINIT_CONSUL_TOKEN"`
@@ -22,22 +21,23 @@ type ConsulConfig struct {
 // consulStep puts the service in maintenance mode on the local agent, which
 // fails its health and takes it out of DNS and catalog answers.
 type consulStep struct {
-	cfg  ConsulConfig
+	cfg  consulConfig
 	base string
 }
 
-func parseConsul(args []string, environ map[string]string) (Step, error) {
+func parseConsul(args []string, in input) (Step, error) {
+	environ := in.environ
 	if err := noArgs("consul", args); err != nil {
 		return nil, err
 	}
-	var cfg ConsulConfig
+	var cfg consulConfig
 	if err := envconf.Parse(&cfg, environ); err != nil {
 		return nil, err
 	}
 	cfg.Addr = firstSet(cfg.Addr, environ["CONSUL_HTTP_ADDR"], "127.0.0.1:8500")
 	cfg.Token = firstSet(cfg.Token, environ["CONSUL_HTTP_TOKEN"])
-	redact.Add(cfg.Token)
-	base, err := baseURL(cfg.Addr)
+	in.secrets.Add(cfg.Token)
+	base, err := baseURL(cfg.Addr, in.secrets)
 	if err != nil {
 		return nil, fmt.Errorf("DRAINIT_CONSUL_ADDR: %w", err)
 	}

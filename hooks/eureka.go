@@ -13,7 +13,7 @@ import (
 
 // EurekaConfig is read from DRAINIT_EUREKA_*. Credentials in the URL
 // (http://user:pass@eureka:8761/eureka) are sent as Basic auth.
-type EurekaConfig struct {
+type eurekaConfig struct {
 	URL        []string `env:"DRAINIT_EUREKA_URL"` // e.g. http://eureka:8761/eureka
 	App        string   `env:"DRAINIT_EUREKA_APP"`
 	InstanceID string   `env:"DRAINIT_EUREKA_INSTANCE_ID"`
@@ -25,19 +25,20 @@ type EurekaConfig struct {
 // eurekaStep marks the instance OUT_OF_SERVICE, which survives heartbeats
 // (a DELETE would be undone by the client's next one).
 type eurekaStep struct {
-	cfg  EurekaConfig
+	cfg  eurekaConfig
 	urls []string
 }
 
-func parseEureka(args []string, environ map[string]string) (Step, error) {
+func parseEureka(args []string, in input) (Step, error) {
+	environ := in.environ
 	if err := noArgs("eureka", args); err != nil {
 		return nil, err
 	}
-	var cfg EurekaConfig
+	var cfg eurekaConfig
 	if err := envconf.Parse(&cfg, environ); err != nil {
 		return nil, err
 	}
-	urls, err := baseURLs(cfg.URL, "DRAINIT_EUREKA_URL")
+	urls, err := baseURLs(cfg.URL, "DRAINIT_EUREKA_URL", in.secrets)
 	if err != nil {
 		return nil, err
 	}

@@ -1,8 +1,6 @@
 package hooks
 
 import (
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -22,10 +20,9 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add(seed, int64(30*time.Second))
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	environ := map[string]string{"DRAINIT_NACOS_ADDR": "127.0.0.1:8848", "DRAINIT_NACOS_SERVICE": "a", "DRAINIT_NACOS_PORT": "80"}
 	f.Fuzz(func(t *testing.T, spec string, share int64) {
-		plan, err := Parse(spec, environ, time.Second, log)
+		plan, err := Parse(spec, environ, time.Second)
 		if err != nil {
 			return
 		}

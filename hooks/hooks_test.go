@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drainit/drainit/internal/redact"
 )
 
 func TestParseErrors(t *testing.T) {
@@ -32,7 +34,7 @@ func TestParseErrors(t *testing.T) {
 		{"sleep 1s; wait 2s", `step 2 "wait 2s": unknown step "wait"`},
 	}
 	for _, tt := range tests {
-		_, err := Parse(tt.spec, map[string]string{}, time.Second, slog.Default())
+		_, err := Parse(tt.spec, map[string]string{}, time.Second)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("Parse(%q) = %v, want %q", tt.spec, err, tt.want)
 		}
@@ -67,7 +69,7 @@ func TestHTTPStep(t *testing.T) {
 		{spec: "http DELETE " + srv.URL + "/fail", want: seen{method: "DELETE", path: "/fail"}, wantErr: "HTTP 503: nope"},
 	}
 	for _, tt := range tests {
-		plan, err := Parse(tt.spec, nil, time.Second, slog.Default())
+		plan, err := Parse(tt.spec, nil, time.Second)
 		if err != nil {
 			t.Fatalf("Parse(%q): %v", tt.spec, err)
 		}
@@ -89,7 +91,7 @@ func TestHTTPStep(t *testing.T) {
 // The planned budget counts a sleep at its length and every other step at
 // the step timeout.
 func TestBudget(t *testing.T) {
-	plan, err := Parse("http http://a/x; sleep 30s\nexec true", nil, 5*time.Second, slog.Default())
+	plan, err := Parse("http http://a/x; sleep 30s\nexec true", nil, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +106,7 @@ func TestBudget(t *testing.T) {
 // Steps that do not fit are shown cut where the app's share begins, and
 // those after it skipped, at that time: the timeline never goes back.
 func TestDescribeCutsAtTheAppsShare(t *testing.T) {
-	plan, err := Parse("http http://a/x; sleep 35s; quiet 3s max 20s; quiet", nil, 5*time.Second, slog.Default())
+	plan, err := Parse("http http://a/x; sleep 35s; quiet 3s max 20s; quiet", nil, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +129,7 @@ func TestNacosStepAgainstServersThatAreNotNacos(t *testing.T) {
 	defer notNacos.Close()
 	environ := map[string]string{"DRAINIT_NACOS_ADDR": notNacos.URL + "," + notNacos.URL, "DRAINIT_NACOS_SERVICE": "demo",
 		"DRAINIT_NACOS_IP": "10.1.2.3", "DRAINIT_NACOS_PORT": "8080"}
-	step, err := parseNacos(nil, environ)
+	step, err := parseNacos(nil, input{environ: environ, secrets: &redact.Secrets{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,7 @@ type httpStep struct {
 
 var methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
-func parseHTTP(args []string) (Step, error) {
+func parseHTTP(args []string, secrets *redact.Secrets) (Step, error) {
 	s := &httpStep{}
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -32,7 +32,7 @@ func parseHTTP(args []string) (Step, error) {
 				return nil, errors.New("-H needs 'Name: value'")
 			}
 			i++
-			h, err := parseHeader(args[i])
+			h, err := parseHeader(args[i], secrets)
 			if err != nil {
 				return nil, err
 			}
@@ -44,7 +44,7 @@ func parseHTTP(args []string) (Step, error) {
 			if err != nil {
 				return nil, err
 			}
-			addURLSecrets(u)
+			addURLSecrets(u, secrets)
 			s.url = arg
 		case s.body == "":
 			s.body = arg
@@ -65,7 +65,7 @@ func parseHTTP(args []string) (Step, error) {
 // LF would start a header of its own) or a name that is not an HTTP token is
 // refused here, before any child starts; the value is never echoed, it may
 // be a credential.
-func parseHeader(text string) (header, error) {
+func parseHeader(text string, secrets *redact.Secrets) (header, error) {
 	name, value, ok := strings.Cut(text, ":")
 	name, value = strings.TrimSpace(name), strings.TrimSpace(value)
 	if !ok || name == "" || strings.IndexFunc(name, notTokenChar) >= 0 {
@@ -76,7 +76,7 @@ func parseHeader(text string) (header, error) {
 	}
 	if redact.IsSecretName(name) {
 		_, credential, _ := strings.Cut(value, " ") // after Bearer or Basic
-		redact.Add(value, credential)
+		secrets.Add(value, credential)
 	}
 	return header{name, value}, nil
 }
@@ -117,45 +117,4 @@ func (s *httpStep) Run(ctx context.Context, env *runEnv) error {
 	}
 	_, err := call(ctx, request{method: s.method, url: s.url, headers: s.headers, body: s.body, contentType: contentType})
 	return err
-}
-
-type request struct {
-	method      string
-	url         string
-	headers     []header
-	body        string
-	contentType string
-}
-
-// statusError is a non-2xx answer.
-type statusError struct {
-	code int
-	body string
-}
-
-func (e *statusError) Error() string {
-	return fmt.Sprintf("HTTP %d: %s", e.code, e.body)
-}
-
-// excerpt is what an error quotes of a server's answer: its start, on one
-// line, masked (servers echo tokens in error bodies).
-func excerpt(body []byte) string {
-	const most = 120
-	text := strings.Join(strings.Fields(string(body[:min(len(body), 4*most)])), " ")
-	if len(text) > most {
-		text = text[:most] + "..."
-	}
-	return redact.String(text)
-}
-
-// call makes one request and returns the body of a 2xx answer.
-func call(ctx context.Context, r request) ([]byte, error) {
-	status, body, err := roundTrip(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	if status < 200 || status > 299 {
-		return body, &statusError{code: status, body: excerpt(body)}
-	}
-	return body, nil
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // NacosConfig is read from DRAINIT_NACOS_*.
-type NacosConfig struct {
+type nacosConfig struct {
 	Addr         []string `env:"DRAINIT_NACOS_ADDR"`
 	Namespace    string   `env:"DRAINIT_NACOS_NAMESPACE"`
 	Group        string   `env:"DRAINIT_NACOS_GROUP" envDefault:"DEFAULT_GROUP"`
@@ -38,8 +38,9 @@ type NacosConfig struct {
 // DELETE is a no-op for gRPC-registered instances on Nacos 2.x and is undone
 // by the next heartbeat for HTTP-registered ones.
 type nacosStep struct {
-	cfg   NacosConfig
-	addrs []string
+	cfg     nacosConfig
+	addrs   []string
+	secrets *redact.Secrets // the token each login obtains is added
 
 	mu     sync.Mutex
 	tokens map[string]nacosToken // by server: each login is a bcrypt check there
@@ -53,15 +54,16 @@ type nacosToken struct {
 // How often the instance list is read while confirming the disable.
 var nacosConfirmEvery = 200 * time.Millisecond
 
-func parseNacos(args []string, environ map[string]string) (Step, error) {
+func parseNacos(args []string, in input) (Step, error) {
+	environ := in.environ
 	if err := noArgs("nacos", args); err != nil {
 		return nil, err
 	}
-	var cfg NacosConfig
+	var cfg nacosConfig
 	if err := envconf.Parse(&cfg, environ); err != nil {
 		return nil, err
 	}
-	addrs, err := baseURLs(cfg.Addr, "DRAINIT_NACOS_ADDR")
+	addrs, err := baseURLs(cfg.Addr, "DRAINIT_NACOS_ADDR", in.secrets)
 	if err != nil {
 		return nil, err
 	}
@@ -83,8 +85,8 @@ func parseNacos(args []string, environ map[string]string) (Step, error) {
 		}
 		cfg.Password = strings.TrimSpace(string(data))
 	}
-	redact.Add(cfg.Password, url.QueryEscape(cfg.Password))
-	return &nacosStep{cfg: cfg, addrs: addrs, tokens: map[string]nacosToken{}}, nil
+	in.secrets.Add(cfg.Password, url.QueryEscape(cfg.Password))
+	return &nacosStep{cfg: cfg, addrs: addrs, tokens: map[string]nacosToken{}, secrets: in.secrets}, nil
 }
 
 func (s *nacosStep) String() string {
@@ -247,11 +249,6 @@ func (s *nacosStep) forbidden(err error) error {
 	return fmt.Errorf("%w: user %s lacks WRITE on service %s", err, s.cfg.Username, s.cfg.Service)
 }
 
-func isStatus(err error, code int) bool {
-	var status *statusError
-	return errors.As(err, &status) && status.code == code
-}
-
 // token logs in once per server and reuses the token for most of its TTL.
 func (s *nacosStep) token(ctx context.Context, addr string) (string, error) {
 	if s.cfg.Username == "" {
@@ -293,7 +290,7 @@ func (s *nacosStep) login(ctx context.Context, addr string) (string, time.Durati
 	if err := json.Unmarshal(data, &reply); err != nil || reply.AccessToken == "" {
 		return "", 0, fmt.Errorf("login: no accessToken in %q", excerpt(data))
 	}
-	redact.Add(reply.AccessToken)
+	s.secrets.Add(reply.AccessToken)
 	ttl := time.Duration(reply.TokenTTL) * time.Second
 	if ttl <= 0 {
 		ttl = time.Minute

@@ -10,18 +10,21 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/drainit/drainit/internal/logging"
 	"github.com/drainit/drainit/internal/proc"
+	"github.com/drainit/drainit/internal/redact"
 )
 
 // App is what the drain may use of the app (the supervisor's view; the
-// same type as supervisor.App): Spawn starts a command through drainit's
-// reaper (the only caller of wait4) and reports its exit code on the
-// channel; Sockets says which sockets the app's processes hold.
+// same type as supervisor.App): Spawn starts a command in a process group
+// of its own through drainit's reaper (the only caller of wait4), reports
+// its exit code on the channel, and kill signals its group safely; Sockets
+// says which sockets the app's processes hold.
 type App = interface {
-	Spawn(argv []string) (pid int, exited <-chan int, err error)
+	Spawn(argv []string) (kill func(syscall.Signal), exited <-chan int, err error)
 	Sockets() proc.Owners
 }
 
@@ -48,22 +51,34 @@ type runEnv struct {
 type Plan struct {
 	Steps       []Step
 	StepTimeout time.Duration
-	Log         *slog.Logger
+	// Secrets are the credentials the steps were given (a password, a
+	// header's value) or obtain (a token): whoever prints for drainit
+	// masks them (logging.New).
+	Secrets *redact.Secrets
+	Log     *slog.Logger // set before the drain runs; discards by default
+}
+
+// input is what the steps' parsers read: the environment (the registry
+// steps' settings), and where they register the secrets they find.
+type input struct {
+	environ map[string]string
+	secrets *redact.Secrets
 }
 
 // Parse reads a DRAINIT_PRESTOP value; registry steps read their settings
-// from environ.
-func Parse(spec string, environ map[string]string, stepTimeout time.Duration, log *slog.Logger) (*Plan, error) {
+// from environ. An error's text has the secrets found so far masked.
+func Parse(spec string, environ map[string]string, stepTimeout time.Duration) (*Plan, error) {
 	texts, err := splitSteps(spec)
 	if err != nil {
 		return nil, err
 	}
-	plan := &Plan{StepTimeout: stepTimeout, Log: log}
+	plan := &Plan{StepTimeout: stepTimeout, Secrets: &redact.Secrets{}, Log: slog.New(slog.DiscardHandler)}
+	in := input{environ: environ, secrets: plan.Secrets}
 	var total time.Duration
 	for i, text := range texts {
-		step, err := parseStep(text, environ)
+		step, err := parseStep(text, in)
 		if err != nil {
-			return nil, fmt.Errorf("step %d %q: %w", i+1, text, err)
+			return nil, plan.Secrets.Error(fmt.Errorf("step %d %q: %w", i+1, text, err))
 		}
 		if total += step.Budget(stepTimeout); total < 0 {
 			return nil, fmt.Errorf("step %d %q: the steps add up to more time than drainit can count (%s)", i+1, text, time.Duration(math.MaxInt64))
@@ -73,7 +88,7 @@ func Parse(spec string, environ map[string]string, stepTimeout time.Duration, lo
 	return plan, nil
 }
 
-func parseStep(text string, environ map[string]string) (Step, error) {
+func parseStep(text string, in input) (Step, error) {
 	words, err := splitWords(text)
 	if err != nil {
 		return nil, err
@@ -83,17 +98,17 @@ func parseStep(text string, environ map[string]string) (Step, error) {
 	case "sleep":
 		return parseSleep(args)
 	case "http":
-		return parseHTTP(args)
+		return parseHTTP(args, in.secrets)
 	case "exec":
 		return parseExec(args)
 	case "nacos":
-		return parseNacos(args, environ)
+		return parseNacos(args, in)
 	case "eureka":
-		return parseEureka(args, environ)
+		return parseEureka(args, in)
 	case "consul":
-		return parseConsul(args, environ)
+		return parseConsul(args, in)
 	case "quiet":
-		return parseQuiet(args, environ)
+		return parseQuiet(args, in.environ)
 	}
 	return nil, fmt.Errorf("unknown step %q (want sleep, http, exec, nacos, eureka, consul or quiet)", words[0])
 }

@@ -274,6 +274,7 @@ func (s *quietStep) Start(ctx context.Context, env *runEnv) {
 			s.history = s.history[1:]
 		}
 		s.mu.Unlock()
+		env.log.Debug(logging.QuietSampled, "passive_opens", c.PassiveOpens, "in_segs", c.InSegs)
 	}
 }
 
@@ -310,12 +311,15 @@ type ignoreList struct {
 	ports map[uint16]bool
 }
 
+// matches unmaps the peer: an IPv4 peer of a dual-stack listener is an
+// IPv4 address, whatever the table says.
 func (l ignoreList) matches(s sockdiag.Socket) bool {
 	if l.ports[s.Local.Port()] {
 		return true
 	}
+	peer := s.Remote.Addr().Unmap()
 	for _, p := range l.peers {
-		if p.Contains(s.Remote.Addr()) {
+		if p.Contains(peer) {
 			return true
 		}
 	}

@@ -40,7 +40,9 @@ func TestTrackerCountsCallersTraffic(t *testing.T) {
 		{"a peer in an ignored CIDR", []sockdiag.Socket{listener}, []sockdiag.Socket{listener, sock(sockdiag.Established, app, "192.168.3.4:50000", 100)}, 0},
 		{"an ignored local port", []sockdiag.Socket{listener}, []sockdiag.Socket{listener, sock(sockdiag.Established, "10.0.0.5:9090", "10.0.0.7:50000", 100)}, 0},
 		{"a port that is not the app's (a sidecar)", []sockdiag.Socket{listener}, []sockdiag.Socket{listener, sock(sockdiag.Established, "10.0.0.5:15001", "10.0.0.7:50000", 100)}, 0},
-		{"an IPv4 caller of a dual-stack listener", []sockdiag.Socket{listener}, []sockdiag.Socket{listener, sock(sockdiag.Established, "[::ffff:10.0.0.5]:8080", "10.0.0.7:40009", 10)}, 1},
+		{"an IPv4 caller of a dual-stack listener", []sockdiag.Socket{listener}, []sockdiag.Socket{listener, sock(sockdiag.Established, "[::ffff:10.0.0.5]:8080", "[::ffff:10.0.0.7]:40009", 10)}, 1},
+		{"the kubelet's IPv4 probe on a dual-stack listener", []sockdiag.Socket{listener}, []sockdiag.Socket{listener, sock(sockdiag.Established, "[::ffff:10.0.0.5]:8080", "[::ffff:10.0.0.1]:50001", 10)}, 0},
+		{"a peer of an ignored CIDR on a dual-stack listener", []sockdiag.Socket{listener}, []sockdiag.Socket{listener, sock(sockdiag.Established, "[::ffff:10.0.0.5]:8080", "[::ffff:192.168.3.4]:50002", 10)}, 0},
 	}
 	for _, tt := range tests {
 		tr := newTracker(map[uint16]bool{8080: true, 9090: true}, ignore)
@@ -91,7 +93,7 @@ func TestParseQuiet(t *testing.T) {
 		"quiet 500ms max 10s": "quiet 500ms max 10s",
 	}
 	for spec, want := range good {
-		step, err := parseStep(spec, map[string]string{})
+		step, err := parseStep(spec, input{environ: map[string]string{}})
 		if err != nil || step.String() != want {
 			t.Errorf("%q: %v %v, want %q", spec, step, err, want)
 		}
@@ -104,12 +106,12 @@ func TestParseQuiet(t *testing.T) {
 		"quiet 3s for 10s": "want quiet [DURATION] [max DURATION]",
 	}
 	for spec, want := range bad {
-		if _, err := parseStep(spec, map[string]string{}); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := parseStep(spec, input{environ: map[string]string{}}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", spec, err, want)
 		}
 	}
 	for env, want := range map[string]string{"DRAINIT_QUIET_IGNORE": "not an address, a CIDR or a port", "HOST_IP": "not an address"} {
-		if _, err := parseStep("quiet", map[string]string{env: "10.0.0.0/33"}); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := parseStep("quiet", input{environ: map[string]string{env: "10.0.0.0/33"}}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s=10.0.0.0/33: %v, want %q", env, err, want)
 		}
 	}

@@ -67,7 +67,7 @@ func (s execStep) String() string                             { return "exec " +
 func (s execStep) Budget(timeout time.Duration) time.Duration { return timeout }
 
 func (s execStep) Run(ctx context.Context, env *runEnv) error {
-	pid, exited, err := env.app.Spawn(s.argv)
+	kill, exited, err := env.app.Spawn(s.argv)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (s execStep) Run(ctx context.Context, env *runEnv) error {
 		}
 		return nil
 	case <-ctx.Done():
-		unix.Kill(-pid, unix.SIGKILL)
+		kill(unix.SIGKILL)
 		select {
 		case <-exited:
 			return fmt.Errorf("killed: %w", ctx.Err())

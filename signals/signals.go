@@ -1,4 +1,10 @@
-// Package signals owns signal names, the set drainit forwards, and rewrites.
+// Package signals owns everything about signals that is not a process's:
+// their names and the set drainit forwards, rewrites, the intake that takes
+// each delivery (a signalfd for the queued ones, a handler for the rest:
+// intake.go, queued.go), drainit's own ELF entry point, which records the
+// signal state drainit inherited and blocks the queued signals before the
+// Go runtime starts (entry_linux_*.s, inherited.go), and the launcher that
+// passes inherited ignored fault signals on to the child (launcher.go).
 //
 // It depends on nothing else in drainit.
 package signals

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,13 +12,16 @@ import (
 	"github.com/drainit/drainit/internal/logging"
 	"github.com/drainit/drainit/internal/proc"
 	"github.com/drainit/drainit/signals"
+	"golang.org/x/sys/unix"
 )
 
 // App is what a drain may use of the app without touching its processes:
-// Spawn starts a drain command through the reaper (the channel gets its
-// exit code), Sockets says which sockets the app's processes hold.
+// Spawn starts a drain command in a process group of its own through the
+// reaper (the channel gets its exit code; kill signals that group, and
+// only while its leader is not yet reaped), Sockets says which sockets the
+// app's processes hold.
 type App = interface {
-	Spawn(argv []string) (pid int, exited <-chan int, err error)
+	Spawn(argv []string) (kill func(syscall.Signal), exited <-chan int, err error)
 	Sockets() proc.Owners
 }
 
@@ -119,25 +123,27 @@ func (s *supervisor) event(msg string, attrs ...any) {
 // appView is the drain's view of the app.
 type appView struct{ s *supervisor }
 
-func (a appView) Spawn(argv []string) (int, <-chan int, error) { return a.s.spawn(argv) }
+func (a appView) Spawn(argv []string) (func(syscall.Signal), <-chan int, error) {
+	return a.s.spawn(argv)
+}
 
 // Sockets reads the sockets every process below drainit holds open.
 func (a appView) Sockets() proc.Owners { return proc.SocketOwners(proc.Descendants(os.Getpid())) }
 
 // spawn runs a drain command in its own process group (a signal forwarded to
 // the app's group must not reach it), with drainit's stdout and stderr.
-func (s *supervisor) spawn(argv []string) (int, <-chan int, error) {
+func (s *supervisor) spawn(argv []string) (func(syscall.Signal), <-chan int, error) {
 	name := argv[0]
 	if strings.Contains(name, "/") && !filepath.IsAbs(name) {
 		name = filepath.Join(s.startDir, name)
 	}
 	path, err := lookPath(name)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	devnull, err := os.Open(os.DevNull)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	defer devnull.Close()
 	attr := &syscall.ProcAttr{
@@ -147,12 +153,16 @@ func (s *supervisor) spawn(argv []string) (int, <-chan int, error) {
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	}
 	pid, done, err := s.reaper.start(path, argv, attr)
+	if errors.Is(err, unix.EAGAIN) {
+		return nil, nil, fmt.Errorf("cannot fork: %w (the pids limit reached?)", err)
+	}
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	codes := make(chan int, 1)
 	go func() { codes <- ExitCode(<-done) }()
-	return pid, codes, nil
+	kill := func(sig syscall.Signal) { s.reaper.signalGroup(pid, sig) }
+	return kill, codes, nil
 }
 
 // runStartHooks runs the drain's start-up work (the Nacos re-enable) beside

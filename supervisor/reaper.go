@@ -89,6 +89,17 @@ func (r *reaper) start(path string, argv []string, attr *syscall.ProcAttr) (int,
 	return pid, done, nil
 }
 
+// signalGroup signals the process group that pid leads, if pid is not yet
+// reaped: until then the group id cannot be taken by another process. The
+// lock keeps reap from collecting pid meanwhile.
+func (r *reaper) signalGroup(pid int, sig syscall.Signal) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.waiters[pid]; ok {
+		unix.Kill(-pid, sig)
+	}
+}
+
 // forkExecWithMask starts the child with mask as its signal mask, whatever
 // the mask of the thread that forks: the Go runtime hands that thread's mask
 // to the child, so the thread is pinned and its mask set around the fork.

@@ -4,6 +4,9 @@ package logging
 // them by these names, and the peers' voices (cli/personality.go) recognise
 // them by the same names: a message is renamed here or nowhere.
 const (
+	// The run: its first debug line says the version and the build.
+	Starting = "drainit starting"
+
 	// The child and the tree.
 	ChildStarted       = "child started"
 	ChildExited        = "child exited"
@@ -32,4 +35,5 @@ const (
 	StepsSkipped   = "drain cut short; steps skipped"
 	StopForwarded  = "stop signal forwarded"
 	StepsOverGrace = "drain steps will be cut short: "
+	QuietSampled   = "quiet: the namespace's TCP counters sampled"
 )

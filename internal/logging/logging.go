@@ -14,10 +14,10 @@ import (
 // and exit of the child are not.
 const LevelNotice = slog.LevelInfo + 2
 
-// New writes one line per event to w. verbosity: 0 errors, 1 warnings and
-// notices, 2 info, 3 debug.
-func New(w io.Writer, verbosity int, format string) *slog.Logger {
-	w = redactingWriter{w}
+// New writes one line per event to w, with secrets masked. verbosity: 0
+// errors, 1 warnings and notices, 2 info, 3 debug.
+func New(w io.Writer, verbosity int, format string, secrets *redact.Secrets) *slog.Logger {
+	w = redactingWriter{w, secrets}
 	opts := &slog.HandlerOptions{Level: levelFor(verbosity), ReplaceAttr: nameNotice}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts)).With("logger", "drainit")
@@ -57,9 +57,12 @@ func (p prefixWriter) Write(b []byte) (int, error) {
 
 // redactingWriter masks credentials in every line, whatever its format
 // (see package redact): slog's handlers write each record in one Write.
-type redactingWriter struct{ w io.Writer }
+type redactingWriter struct {
+	w       io.Writer
+	secrets *redact.Secrets
+}
 
 func (r redactingWriter) Write(b []byte) (int, error) {
-	_, err := io.WriteString(r.w, redact.String(string(b)))
+	_, err := io.WriteString(r.w, r.secrets.String(string(b)))
 	return len(b), err
 }

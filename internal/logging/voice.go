@@ -3,6 +3,7 @@ package logging
 import (
 	"context"
 	"fmt"
+	"github.com/drainit/drainit/internal/redact"
 	"io"
 	"log/slog"
 	"os"
@@ -24,9 +25,10 @@ type Voice struct {
 	Quiet  func(level slog.Level) bool
 }
 
-// NewVoice writes one line per event to w in voice v, at verbosity.
-func NewVoice(w io.Writer, verbosity int, v Voice) *slog.Logger {
-	w = redactingWriter{w}
+// NewVoice writes one line per event to w in voice v, at verbosity, with
+// secrets masked.
+func NewVoice(w io.Writer, verbosity int, v Voice, secrets *redact.Secrets) *slog.Logger {
+	w = redactingWriter{w, secrets}
 	own := slog.NewTextHandler(prefixWriter{w: w, prefix: "drainit: "}, &slog.HandlerOptions{Level: levelFor(verbosity), ReplaceAttr: nameNotice})
 	return slog.New(&voiceHandler{own: own, w: w, v: v, mu: &sync.Mutex{}})
 }

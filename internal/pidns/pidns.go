@@ -6,7 +6,11 @@ package pidns
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -28,8 +32,9 @@ type Proc struct {
 	// PID1 is the namespace's init as seen from outside; 0 when it had
 	// already exited by the time it was looked for.
 	PID1    int
-	Exited  chan struct{} // closed once unshare has exited
-	WaitErr error         // Cmd.Wait's error, valid once Exited is closed
+	Exited   chan struct{} // closed once unshare has exited
+	WaitErr  error         // Cmd.Wait's error, valid once Exited is closed
+	ExitedAt time.Time     // when Wait returned, valid once Exited is closed
 }
 
 // ErrNoInit says unshare forked nothing in time.
@@ -69,6 +74,7 @@ func launch(cmd *exec.Cmd) (*Proc, error) {
 	p := &Proc{Cmd: cmd, Exited: make(chan struct{})}
 	go func() {
 		p.WaitErr = cmd.Wait()
+		p.ExitedAt = time.Now()
 		close(p.Exited)
 	}()
 	return p, nil
@@ -80,7 +86,7 @@ func (p *Proc) findInit(limit time.Duration) (int, error) {
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if kids := proc.Children(p.Cmd.Process.Pid); len(kids) > 0 {
+		if kids := Children(p.Cmd.Process.Pid); len(kids) > 0 {
 			return kids[0], nil
 		}
 		select {
@@ -134,4 +140,26 @@ func (p *Proc) Kill() {
 	case <-p.Exited:
 	case <-time.After(10 * time.Second):
 	}
+}
+
+// State returns pid's state letter, or 0 when it is gone.
+func State(pid int) byte {
+	st, _ := proc.ReadStat(pid)
+	return st.State
+}
+
+// Children lists pid's children. /proc keeps them per thread, and a Go
+// program forks from whichever thread it runs on, so every thread is read.
+func Children(pid int) []int {
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
+	var out []int
+	for _, task := range tasks {
+		data, _ := os.ReadFile(task)
+		for _, f := range strings.Fields(string(data)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }

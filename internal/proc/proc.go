@@ -1,13 +1,11 @@
-// Package proc reads what drainit, its tests and its benches need from
-// /proc: a process's state and parent, and its children.
+// Package proc reads what drainit needs from /proc: each process's state
+// and parent, the tree below a process, and the sockets it holds.
 package proc
 
 import (
 	"bytes"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 )
 
 // Stat is the part of /proc/PID/stat that drainit uses.
@@ -48,28 +46,6 @@ func parseStat(data []byte) (Stat, bool) {
 		st.CPU = utime + stime
 	}
 	return st, true
-}
-
-// State returns pid's state letter, or 0 when it is gone.
-func State(pid int) byte {
-	st, _ := ReadStat(pid)
-	return st.State
-}
-
-// Children lists pid's children. /proc keeps them per thread, and a Go
-// program forks from whichever thread it runs on, so every thread is read.
-func Children(pid int) []int {
-	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
-	var out []int
-	for _, task := range tasks {
-		data, _ := os.ReadFile(task)
-		for _, f := range strings.Fields(string(data)) {
-			if n, err := strconv.Atoi(f); err == nil {
-				out = append(out, n)
-			}
-		}
-	}
-	return out
 }
 
 // Pids lists every process in this /proc.

@@ -12,6 +12,7 @@
 package redact
 
 import (
+	"errors"
 	"strings"
 	"sync"
 )
@@ -19,37 +20,57 @@ import (
 // Mask replaces what is redacted.
 const Mask = "xxxxx"
 
-var (
-	mu      sync.RWMutex
-	secrets []string
-)
+// Secrets are the values one run of drainit was given or obtained: the
+// drain's parser adds those of its configuration, a step those it obtains
+// (a login's token), and every writer of drainit's output masks them.
+type Secrets struct {
+	mu     sync.RWMutex
+	values []string
+}
 
 // minSecret: shorter values are masked by shape only (replacing every
 // occurrence of "ab" would garble the text).
 const minSecret = 4
 
 // Add registers secret values to be masked wherever they appear.
-func Add(values ...string) {
-	mu.Lock()
-	defer mu.Unlock()
+func (s *Secrets) Add(values ...string) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, v := range values {
 		if len(v) >= minSecret {
-			secrets = append(secrets, v)
+			s.values = append(s.values, v)
 		}
 	}
 }
 
-// String returns s with every registered secret and every credential-shaped
-// value masked.
-func String(s string) string {
-	mu.RLock()
-	for _, secret := range secrets {
-		s = strings.ReplaceAll(s, secret, Mask)
+// String returns text with every registered secret and every
+// credential-shaped value masked. A nil Secrets masks by shape alone.
+func (s *Secrets) String(text string) string {
+	if s != nil {
+		s.mu.RLock()
+		for _, secret := range s.values {
+			text = strings.ReplaceAll(text, secret, Mask)
+		}
+		s.mu.RUnlock()
 	}
-	mu.RUnlock()
-	s = urlPasswords(s)
-	s = schemes(s)
-	return keyedValues(s)
+	return Shapes(text)
+}
+
+// Error is err with its text masked.
+func (s *Secrets) Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(s.String(err.Error()))
+}
+
+// Shapes masks credential-shaped values: URL passwords, Bearer and Basic
+// credentials, values after secret-named keys.
+func Shapes(text string) string {
+	return keyedValues(schemes(urlPasswords(text)))
 }
 
 // secretWords, as one part of a name (accessToken, X-Consul-Token,

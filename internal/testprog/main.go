@@ -17,6 +17,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/drainit/drainit/internal/pidns"
 	"github.com/drainit/drainit/internal/proc"
 	"github.com/drainit/drainit/signals"
 	"golang.org/x/sys/unix"
@@ -131,7 +132,7 @@ func zombies(args []string) {
 func findZombies() []string {
 	var out []string
 	for _, pid := range proc.Pids() {
-		if proc.State(pid) == 'Z' {
+		if pidns.State(pid) == 'Z' {
 			out = append(out, strconv.Itoa(pid))
 		}
 	}

@@ -14,7 +14,7 @@ import (
 
 // baseURL accepts "host:port" or a full URL and returns it without a
 // trailing slash.
-func baseURL(raw string) (string, error) {
+func baseURL(raw string, secrets *redact.Secrets) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if !strings.Contains(raw, "://") {
 		raw = "http://" + raw
@@ -23,30 +23,30 @@ func baseURL(raw string) (string, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return "", fmt.Errorf("%q is not an address or http(s) URL", raw)
 	}
-	addURLSecrets(u)
+	addURLSecrets(u, secrets)
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
 // addURLSecrets registers a URL's password and the values of its
 // credential-named query parameters, to be masked wherever drainit prints.
-func addURLSecrets(u *url.URL) {
+func addURLSecrets(u *url.URL, secrets *redact.Secrets) {
 	if pw, ok := u.User.Password(); ok {
-		redact.Add(pw, url.PathEscape(pw), url.QueryEscape(pw))
+		secrets.Add(pw, url.PathEscape(pw), url.QueryEscape(pw))
 	}
 	for name, values := range u.Query() {
 		if redact.IsSecretName(name) {
-			redact.Add(values...)
+			secrets.Add(values...)
 		}
 	}
 }
 
-func baseURLs(list []string, key string) ([]string, error) {
+func baseURLs(list []string, key string, secrets *redact.Secrets) ([]string, error) {
 	var out []string
 	for _, item := range list {
 		if strings.TrimSpace(item) == "" {
 			continue
 		}
-		u, err := baseURL(item)
+		u, err := baseURL(item, secrets)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
 		}

@@ -31,7 +31,7 @@ type Proc struct {
 	Cmd *exec.Cmd
 	// PID1 is the namespace's init as seen from outside; 0 when it had
 	// already exited by the time it was looked for.
-	PID1    int
+	PID1     int
 	Exited   chan struct{} // closed once unshare has exited
 	WaitErr  error         // Cmd.Wait's error, valid once Exited is closed
 	ExitedAt time.Time     // when Wait returned, valid once Exited is closed

@@ -9,7 +9,9 @@ LDFLAGS := -s -w -E $(ENTRY) -X github.com/drainit/drainit/cli.Version=$(VERSION
 build:
 	CGO_ENABLED=0 go build -trimpath -ldflags '$(LDFLAGS)' -o bin/drainit .
 
+# Installs what the tests need first (a JDK, util-linux, curl) when missing.
 test: build
+	scripts/install-deps.sh
 	go vet ./...
 	go test -count=1 -timeout 10m ./...
 	scripts/test-unprivileged.sh

@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,4 +233,85 @@ func TestStalledStderrDoesNotLoseTheChild(t *testing.T) {
 		}
 	}()
 	r.expectExit(42, limit)
+}
+
+// With stderr stalled at -vvv the supervisor is stuck on a log write; a
+// flood of a handled signal (HUP) then fills the intake pipe. What the
+// handler could not record is counted and said once, with the count, once
+// stderr drains: never lost in silence.
+func TestIntakePipeLossesAreCountedAndSaid(t *testing.T) {
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rd.Close(); wr.Close() })
+	// The child ignores HUP: each forwarded one is discarded by the kernel.
+	r := start(t, opts{setup: func(cmd *exec.Cmd) { cmd.Stderr = wr }}, "-vvv", "--", testprog, "launch", "-", "HUP", "sleep", "600")
+	waitFor(t, limit, "the child to start", func() bool { return len(childrenOf(r.pid)) > 0 })
+	full := intakePipeFull(t, r, wr)
+	stop := flood(r, limit, unix.SIGHUP, unix.SIGHUP)
+	waitFor(t, limit, "the intake pipe to fill", full)
+	more := time.Now() // past full, every delivery is one the handler cannot record
+	waitFor(t, limit, "half a second more of the flood", func() bool { return time.Since(more) > 500*time.Millisecond })
+	stop()
+	var log syncBuffer
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := rd.Read(buf)
+			if err != nil {
+				return
+			}
+			log.Write(buf[:n])
+		}
+	}()
+	waitFor(t, limit, "the losses to be said", func() bool { return strings.Contains(log.String(), "signals lost") })
+	line := regexp.MustCompile(`signals lost: [^\n]* lost=(\d+) pipe_records=(\d+)`).FindStringSubmatch(log.String())
+	if line == nil {
+		t.Fatalf("no count in the line:\n%s", lastLines(log.String(), 5))
+	}
+	t.Logf("%s signals lost with a pipe of %s records", line[1], line[2])
+	r.signal(unix.SIGTERM)
+	r.expectExit(128+int(unix.SIGTERM), limit)
+}
+
+// intakePipeFull finds drainit's intake pipe (a pipe it holds both ends
+// of, not the one its stderr goes to) and returns whether it is full: its
+// bytes, read with FIONREAD through /proc/PID/fd, fill each page of it but
+// the 4 bytes a 12-byte record cannot use.
+func intakePipeFull(t *testing.T, r *run, stderr *os.File) func() bool {
+	t.Helper()
+	var st unix.Stat_t
+	unix.Fstat(int(stderr.Fd()), &st)
+	skip := fmt.Sprintf("pipe:[%d]", st.Ino)
+	dir := fmt.Sprintf("/proc/%d/fd", r.pid)
+	entries, _ := os.ReadDir(dir)
+	seen := map[string]string{}
+	for _, e := range entries {
+		link, _ := os.Readlink(dir + "/" + e.Name())
+		if !strings.HasPrefix(link, "pipe:") || link == skip {
+			continue
+		}
+		if _, twice := seen[link]; !twice {
+			seen[link] = dir + "/" + e.Name()
+			continue
+		}
+		f, err := os.OpenFile(seen[link], os.O_RDONLY|unix.O_NONBLOCK, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		size, _ := unix.FcntlInt(f.Fd(), unix.F_GETPIPE_SZ, 0)
+		return func() bool {
+			n, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCINQ) // FIONREAD
+			return err == nil && n >= size/4096*(4096-4)
+		}
+	}
+	t.Fatalf("no intake pipe among drainit's descriptors %v", seen)
+	return nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }

@@ -97,7 +97,9 @@ func listen(ignored []syscall.Signal) chan os.Signal {
 		return notifyAll(ch, ignored)
 	}
 	intakePipe = int64(fds[1])
-	intakeCapacity = pipeSize(fds[1]) / recordSize
+	// Records do not straddle the pipe's pages: a 4 KiB page holds 341.
+	page := os.Getpagesize()
+	intakeCapacity = pipeSize(fds[1]) / page * (page / recordSize)
 	// A write to a closed stdout or stderr makes the runtime exit with
 	// SIGPIPE unless the signal is wanted or ignored in its own books;
 	// ignoring it there costs no round trip. The kernel-level handler set

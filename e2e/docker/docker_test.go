@@ -204,3 +204,51 @@ func get(t *testing.T, url string) string {
 		}
 	}
 }
+
+// The example image as a user runs it: docker run with its own defaults,
+// then a plain docker stop (10 s). The drain fits, the JVM's shutdown hook
+// runs, and the container exits 143 by itself.
+func TestDockerStopOfTheExampleImageAsItIs(t *testing.T) {
+	c := run(t, nil, javaApp)
+	c.waitLog("listening on")
+	took := c.stop(10)
+	c.expectExit(143)
+	logs := c.logs()
+	for _, want := range []string{`msg="drain step started" step="http POST`, "deregistered", "stop signal forwarded", "shutdown hook: done"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the logs lack %q:\n%s", want, logs)
+		}
+	}
+	if took > 9*time.Second {
+		t.Errorf("docker stop took %v: the container did not exit before docker's SIGKILL", took)
+	}
+}
+
+// docker run --pids-limit with the app filling the limit (docker exec, as
+// an operator would): drainit needs no new thread to drain, forward and
+// wait; the exit code is the child's, not a crash of the Go runtime.
+func TestDockerPidsLimitReachedByTheApp(t *testing.T) {
+	c := run(t, []string{"--pids-limit", "60",
+		"-e", "DRAINIT_PRESTOP=http POST http://127.0.0.1:8080/actuator/deregister; quiet 1s max 2s",
+		"-e", "DRAINIT_GRACE_PERIOD=20", "-e", "DRAINIT_STOP_TIMEOUT=5s"}, javaApp)
+	c.waitLog("listening on")
+	// Sleeps until the kernel refuses a fork, then the shell becomes one more.
+	docker(t, "exec", "-d", c.name, "bash", "-c", "while sleep 600 & do :; done 2>/dev/null; exec sleep 600")
+	waitFor(t, limit, "the container's pids limit to be reached", func() bool {
+		_, err := docker(t, "exec", c.name, "true") // refused once no process can start
+		return err != nil
+	})
+	c.stop(20)
+	logs := c.logs()
+	if code := c.exitCode(); code != 143 {
+		t.Fatalf("exit code %d, want the child's 143\n%s", code, logs)
+	}
+	for _, want := range []string{`step="http POST`, "stop signal forwarded"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the logs lack %q:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "newosproc") {
+		t.Errorf("the Go runtime could not start a thread:\n%s", logs)
+	}
+}

@@ -50,6 +50,12 @@ k8s-up: docker-images
 k8s-down:
 	scripts/k8s-down.sh
 
+# drainit in pods of that cluster (brought up if it is not): the images are
+# imported again when make docker-images changed them.
+test-k8s: k8s-up
+	scripts/k8s-images.sh
+	DRAINIT_K8S_TESTS=1 go test -count=1 -timeout 30m -v ./e2e/k8s/
+
 # Static binaries for linux/amd64 and linux/arm64, and their SHA256SUMS.
 release:
 	rm -rf dist && mkdir -p dist

@@ -70,7 +70,7 @@ The drain steps' settings (variables only):
            ($CONSUL_HTTP_ADDR, else 127.0.0.1:8500), DRAINIT_CONSUL_TOKEN
            ($CONSUL_HTTP_TOKEN)
   quiet    HOST_IP (the node's address: its probes are not callers),
-           DRAINIT_QUIET_IGNORE (addresses, CIDRs, local ports),
+           DRAINIT_QUIET_IGNORE (addresses, CIDRs, local ports, gateway),
            DRAINIT_QUIET_SOURCE=netlink (or proc), DRAINIT_QUIET_OPENS=true
 
 Signals never forwarded: SIGCHLD and 33 (the Go runtime's); SIGPIPE, SIGURG,

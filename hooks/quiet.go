@@ -148,8 +148,12 @@ func (s *quietStep) Run(ctx context.Context, env *runEnv) error {
 	if err != nil {
 		return err
 	}
+	ignore, err := s.ignore.resolved()
+	if err != nil {
+		return err
+	}
 	env.log.Log(ctx, logging.LevelNotice, "quiet: watching the app's inbound traffic", "source", src.Name(),
-		"ports", ports, "owners", owners, "quiet", s.quiet)
+		"ports", ports, "owners", owners, "quiet", s.quiet, "not_callers", ignore.String())
 	query := sockdiag.Query{States: sockdiag.All, Ports: ports}
 	counters := s.counters()
 	socks, err := src.Dump(query)
@@ -157,7 +161,7 @@ func (s *quietStep) Run(ctx context.Context, env *runEnv) error {
 		return fmt.Errorf("reading the socket table (%s): %w", src.Name(), err)
 	}
 	w := &watch{step: s, env: env, src: src, query: query, began: began, lastTraffic: began, counters: counters}
-	w.t = newTracker(portSet(ports), s.ignore)
+	w.t = newTracker(portSet(ports), ignore)
 	w.t.observe(socks, s.opens(counters))
 	w.before = s.trafficBefore(w.t, socks, counters)
 	w.baseline = w.t.recentAtStart(socks)
@@ -305,10 +309,17 @@ func portSet(ports []uint16) map[uint16]bool {
 }
 
 // ignoreList is what is not callers' traffic: peer addresses and prefixes,
-// and local ports (a probe's or an admin port).
+// and local ports (a probe's or an admin port). gateway: the pod's default
+// gateway, read when the step runs: on a bridge network (the CNI bridge
+// plugin, kubenet, flannel) the kubelet's probes reach the pod from the
+// bridge's address, not from status.hostIP (measured on the cluster make
+// k8s-up starts: 10.244.0.1, where the node is 192.0.2.2). So does any
+// other traffic from the node itself (a NodePort's SNAT, a hostNetwork
+// ingress on the same node), which is why it is not ignored unless asked.
 type ignoreList struct {
-	peers []netip.Prefix
-	ports map[uint16]bool
+	peers   []netip.Prefix
+	ports   map[uint16]bool
+	gateway bool
 }
 
 // matches unmaps the peer: an IPv4 peer of a dual-stack listener is an
@@ -343,15 +354,44 @@ func parseIgnore(hostIP, list string) (ignoreList, error) {
 		if item == "" {
 			continue
 		}
-		if p, err := netip.ParsePrefix(item); err == nil {
+		if item == "gateway" {
+			l.gateway = true
+		} else if p, err := netip.ParsePrefix(item); err == nil {
 			l.peers = append(l.peers, p.Masked())
 		} else if a, err := netip.ParseAddr(item); err == nil {
 			l.peers = append(l.peers, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 		} else if n, err := strconv.Atoi(item); err == nil && n > 0 && n < 65536 {
 			l.ports[uint16(n)] = true
 		} else {
-			return l, fmt.Errorf("DRAINIT_QUIET_IGNORE: %q is not an address, a CIDR or a port", item)
+			return l, fmt.Errorf("DRAINIT_QUIET_IGNORE: %q is not an address, a CIDR, a port or gateway", item)
 		}
 	}
 	return l, nil
+}
+
+// resolved is the list with the gateway, if asked for, read now.
+func (l ignoreList) resolved() (ignoreList, error) {
+	if !l.gateway {
+		return l, nil
+	}
+	gw, err := sockdiag.DefaultGateway()
+	if err != nil {
+		return l, fmt.Errorf("DRAINIT_QUIET_IGNORE=gateway: %w", err)
+	}
+	l.peers = append(slices.Clone(l.peers), netip.PrefixFrom(gw, gw.BitLen()))
+	l.gateway = false
+	return l, nil
+}
+
+// String lists the peers and ports, for the log.
+func (l ignoreList) String() string {
+	var parts []string
+	for _, p := range l.peers {
+		parts = append(parts, p.String())
+	}
+	for port := range l.ports {
+		parts = append(parts, "port "+strconv.Itoa(int(port)))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
 }

@@ -110,7 +110,7 @@ func TestParseQuiet(t *testing.T) {
 			t.Errorf("%q: %v, want %q", spec, err, want)
 		}
 	}
-	for env, want := range map[string]string{"DRAINIT_QUIET_IGNORE": "not an address, a CIDR or a port", "HOST_IP": "not an address"} {
+	for env, want := range map[string]string{"DRAINIT_QUIET_IGNORE": "not an address, a CIDR, a port or gateway", "HOST_IP": "not an address"} {
 		if _, err := parseStep("quiet", input{environ: map[string]string{env: "10.0.0.0/33"}}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s=10.0.0.0/33: %v, want %q", env, err, want)
 		}

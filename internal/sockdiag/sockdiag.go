@@ -404,3 +404,31 @@ func parseCounters(text string) (Counters, error) {
 	}
 	return Counters{}, errors.New("no Tcp PassiveOpens and InSegs in /proc/net/snmp")
 }
+
+// DefaultGateway is the IPv4 default route's gateway in this network
+// namespace (/proc/net/route: the gateway in hex, in the kernel's byte
+// order).
+func DefaultGateway() (netip.Addr, error) {
+	data, err := os.ReadFile("/proc/net/route")
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	return parseDefaultGateway(string(data))
+}
+
+func parseDefaultGateway(text string) (netip.Addr, error) {
+	for _, line := range strings.Split(text, "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) < 3 || f[1] != "00000000" {
+			continue
+		}
+		word, err := strconv.ParseUint(f[2], 16, 32)
+		if err != nil || word == 0 {
+			continue
+		}
+		var raw [4]byte
+		binary.NativeEndian.PutUint32(raw[:], uint32(word))
+		return netip.AddrFrom4(raw), nil
+	}
+	return netip.Addr{}, errors.New("no default route in /proc/net/route")
+}

@@ -178,3 +178,15 @@ func TestParseCounters(t *testing.T) {
 		t.Errorf("reading this machine's: %+v %v", c, err)
 	}
 }
+
+func TestParseDefaultGateway(t *testing.T) {
+	text := "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n" +
+		"eth0\t0000F40A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n" +
+		"eth0\t00000000\t0100F40A\t0003\t0\t0\t0\t00000000\t0\t0\t0\n"
+	if gw, err := parseDefaultGateway(text); err != nil || gw.String() != "10.244.0.1" {
+		t.Errorf("gateway %v, %v; want 10.244.0.1", gw, err)
+	}
+	if _, err := parseDefaultGateway("Iface\tDestination\tGateway\n"); err == nil {
+		t.Error("no default route: no error")
+	}
+}

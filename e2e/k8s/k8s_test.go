@@ -1,0 +1,210 @@
+package k8s
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// The drain the tests give the example app: deregister through the app's
+// own endpoint, give callers 2 s, then SIGTERM.
+func drainEnv(extra ...string) map[string]string {
+	env := map[string]string{
+		"DRAINIT_PRESTOP":      "http POST http://127.0.0.1:8080/actuator/deregister; sleep 2s",
+		"DRAINIT_GRACE_PERIOD": "30",
+		"DRAINIT_STOP_TIMEOUT": "10s",
+	}
+	for i := 0; i+1 < len(extra); i += 2 {
+		env[extra[i]] = extra[i+1]
+	}
+	return env
+}
+
+// kubectl delete pod, as a rolling update does it: the kubelet sends
+// SIGTERM to drainit, which drains, forwards SIGTERM to start.sh's process
+// group; the JVM runs its shutdown hook to the end and the container exits
+// 143 by itself, long before the kubelet's SIGKILL.
+func TestDeletePodDrainsAndTheJVMFinishes(t *testing.T) {
+	c := newCluster(t)
+	c.apply(podSpec{name: "app", grace: 30, env: drainEnv(), readiness: 2}.yaml())
+	c.waitReady("app")
+	logs := c.follow("app", "app")
+	logs.waitLog(t, "listening on")
+	w := c.watchPod("app")
+	start := time.Now()
+	c.must("delete", "pod", "app", "--wait=false")
+	code, reason := w.terminated(t, "app")
+	took := time.Since(start)
+	out := logs.ended(t)
+	expect(t, out, "drain started", `step="http POST`, "deregistered", "stop signal forwarded", "shutdown hook: done", "process tree gone")
+	if code != 143 {
+		t.Errorf("the container ended with %d (%s), want 143: the app's own exit on SIGTERM, not a kill\n%s", code, reason, out)
+	}
+	if took > 20*time.Second {
+		t.Errorf("the pod took %v to go", took)
+	}
+	t.Logf("deleted to gone in %v; exit %d (%s)", took.Round(time.Millisecond), code, reason)
+}
+
+// A lifecycle.preStop hook beside drainit: the kubelet runs it first and
+// counts the grace period from its start; drainit gets SIGTERM only after
+// it, and with DRAINIT_GRACE_PERIOD set to what is left, still drains and
+// stops the app in time.
+func TestPreStopHookBesideDrainit(t *testing.T) {
+	c := newCluster(t)
+	c.apply(podSpec{name: "app", grace: 20, env: drainEnv("DRAINIT_GRACE_PERIOD", "17"),
+		preStop: "echo prestop > /proc/1/fd/1; sleep 3"}.yaml())
+	c.waitReady("app")
+	logs := c.follow("app", "app")
+	logs.waitLog(t, "listening on")
+	w := c.watchPod("app")
+	c.must("delete", "pod", "app", "--wait=false")
+	code, _ := w.terminated(t, "app")
+	out := logs.ended(t)
+	expect(t, out, "prestop", "drain started", "stop signal forwarded", "shutdown hook: done")
+	if strings.Index(out, "prestop") > strings.Index(out, "drain started") {
+		t.Errorf("drainit got SIGTERM before the preStop hook ran:\n%s", out)
+	}
+	if code != 143 {
+		t.Errorf("exit %d, want 143\n%s", code, out)
+	}
+}
+
+// callerPod sends a request a second... every 50 ms to target's port 8080
+// from a pod of its own (so from a pod address, as callers do), a new
+// connection each time, and prints a line for each answer.
+func callerPod(name, target string) string {
+	return podSpec{name: name, grace: 0, image: testkit, args: []string{"bash", "-c",
+		`while :; do exec 3<>/dev/tcp/` + target + `/8080 && printf 'GET / HTTP/1.0\r\n\r\n' >&3 && cat <&3 >/dev/null && echo ok; exec 3<&-; sleep 0.05; done`}}.yaml()
+}
+
+// Readiness probes keep coming from the node during termination (every
+// second here). On this cluster's bridge network they come from the
+// bridge's address, the pod's default gateway, not from status.hostIP:
+// with DRAINIT_QUIET_IGNORE=gateway they are not callers, and quiet sees
+// the callers stop; counted as callers they hold the step to its maximum.
+func TestQuietIgnoresTheNodesProbes(t *testing.T) {
+	for _, tc := range []struct {
+		ignore  string
+		stopped bool
+	}{{"gateway", true}, {"", false}} {
+		t.Run("DRAINIT_QUIET_IGNORE="+tc.ignore, func(t *testing.T) {
+			c := newCluster(t)
+			env := drainEnv("DRAINIT_PRESTOP", "quiet 2s max 8s", "DRAINIT_QUIET_IGNORE", tc.ignore)
+			c.apply(podSpec{name: "app", grace: 30, env: env, hostIP: true, readiness: 1}.yaml())
+			c.waitReady("app")
+			logs := c.follow("app", "app")
+			c.apply(callerPod("caller", c.pod("app").Status.PodIP))
+			c.waitReady("caller")
+			calls := c.follow("caller", "app")
+			// Callers busy for a few of drainit's samples before the stop.
+			waitFor(t, limit, "60 answers to the caller", func() bool { return strings.Count(calls.String(), "ok") >= 60 })
+			c.must("delete", "pod", "caller", "--grace-period=0", "--force")
+			w := c.watchPod("app")
+			c.must("delete", "pod", "app", "--wait=false")
+			w.terminated(t, "app")
+			out := logs.ended(t)
+			if tc.stopped {
+				expect(t, out, "quiet: callers have stopped", "not_callers=10.244.0.1/32")
+			} else {
+				expect(t, out, "quiet: maximum reached")
+			}
+		})
+	}
+}
+
+// deleteAndWait deletes the pod as a rolling update does and returns how
+// its container ended and its whole log.
+func (c *cluster) deleteAndWait(pod string, logs *logs, args ...string) (code int, reason, out string) {
+	c.t.Helper()
+	w := c.watchPod(pod)
+	c.must(append([]string{"delete", "pod", pod, "--wait=false"}, args...)...)
+	code, reason = w.terminated(c.t, "app")
+	return code, reason, logs.ended(c.t)
+}
+
+// shareProcessNamespace: the pause process is PID 1 and drainit an
+// ordinary process that registers as the child subreaper; the drain, the
+// forward and the tree wait work as before.
+func TestSharedProcessNamespace(t *testing.T) {
+	c := newCluster(t)
+	c.apply(podSpec{name: "app", grace: 30, env: drainEnv("DRAINIT_VERBOSITY", "2"), shareProc: true}.yaml())
+	c.waitReady("app")
+	if pid1 := c.must("exec", "app", "--", "cat", "/proc/1/cmdline"); !strings.Contains(pid1, "pause") {
+		t.Fatalf("PID 1 of the pod is %q, not the pause process", pid1)
+	}
+	logs := c.follow("app", "app")
+	logs.waitLog(t, "listening on")
+	code, _, out := c.deleteAndWait("app", logs)
+	expect(t, out, "drain started", "stop signal forwarded", "shutdown hook: done", "process tree gone")
+	if code != 143 {
+		t.Errorf("exit %d, want 143\n%s", code, out)
+	}
+}
+
+// A hardened pod: not root, no capabilities, a read-only root, no
+// privilege escalation. drainit needs none of them to drain, read the
+// socket table for quiet, forward and wait.
+func TestHardenedSecurityContext(t *testing.T) {
+	c := newCluster(t)
+	env := drainEnv("DRAINIT_PRESTOP", "http POST http://127.0.0.1:8080/actuator/deregister; quiet 1s max 3s")
+	c.apply(podSpec{name: "app", grace: 30, env: env, hardened: true}.yaml())
+	c.waitReady("app")
+	logs := c.follow("app", "app")
+	logs.waitLog(t, "listening on")
+	if id := c.must("exec", "app", "--", "id", "-u"); id != "10001" {
+		t.Fatalf("the pod runs as %q", id)
+	}
+	code, _, out := c.deleteAndWait("app", logs)
+	expect(t, out, "deregistered", `msg="quiet: watching the app's inbound traffic" source="netlink sock_diag"`, "stop signal forwarded", "shutdown hook: done")
+	if code != 143 {
+		t.Errorf("exit %d, want 143\n%s", code, out)
+	}
+}
+
+// The app drops to another user (setpriv, as gosu does) while drainit
+// stays root without CAP_SYS_PTRACE (containerd's default capabilities):
+// drainit cannot read the app's open files, finds its port by the socket's
+// owner, and waits for the callers to stop.
+func TestQuietWhenTheAppRunsAsAnotherUser(t *testing.T) {
+	c := newCluster(t)
+	env := drainEnv("DRAINIT_PRESTOP", "quiet 2s max 20s")
+	c.apply(podSpec{name: "app", grace: 30, env: env,
+		args: []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/app/start.sh"}}.yaml())
+	c.waitReady("app")
+	logs := c.follow("app", "app")
+	logs.waitLog(t, "listening on")
+	c.apply(callerPod("caller", c.pod("app").Status.PodIP))
+	c.waitReady("caller")
+	calls := c.follow("caller", "app")
+	waitFor(t, limit, "60 answers to the caller", func() bool { return strings.Count(calls.String(), "ok") >= 60 })
+	c.must("delete", "pod", "caller", "--grace-period=0", "--force")
+	code, _, out := c.deleteAndWait("app", logs)
+	expect(t, out, `owners="socket owner uid 65534`, "quiet: callers have stopped", "shutdown hook: done")
+	if code != 143 {
+		t.Errorf("exit %d, want 143\n%s", code, out)
+	}
+}
+
+// The pod's pids limit (the kubelet's podPidsLimit, 300 here, threads
+// included) filled from inside by kubectl exec, as an operator or a fork
+// storm would: drainit needs no new thread for the drain, the forward and
+// the tree wait, and the container's exit code is the child's.
+func TestPodPidsLimitReachedByTheApp(t *testing.T) {
+	c := newCluster(t)
+	env := drainEnv("DRAINIT_PRESTOP", "http POST http://127.0.0.1:8080/actuator/deregister; quiet 1s max 2s", "DRAINIT_STOP_TIMEOUT", "5s")
+	c.apply(podSpec{name: "app", grace: 30, env: env}.yaml())
+	c.waitReady("app")
+	logs := c.follow("app", "app")
+	logs.waitLog(t, "listening on")
+	go c.run("exec", "app", "--", "bash", "-c", "while sleep 600 & do :; done 2>/dev/null; exec sleep 600")
+	waitFor(t, limit, "the pod's pids limit to be reached", func() bool {
+		_, err := c.run("exec", "app", "--", "true") // refused once no process can start
+		return err != nil
+	})
+	code, _, out := c.deleteAndWait("app", logs)
+	expect(t, out, `step="http POST`, "stop signal forwarded")
+	if strings.Contains(out, "newosproc") || code != 143 {
+		t.Errorf("exit %d, want the child's 143\n%s", code, out)
+	}
+}

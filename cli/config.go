@@ -27,6 +27,9 @@ type variables struct {
 	DrainSignals signals.List  `env:"DRAINIT_DRAIN_SIGNALS" envDefault:"TERM"`
 	GracePeriod  time.Duration `env:"DRAINIT_GRACE_PERIOD" envDefault:"30s"`
 	StepTimeout  time.Duration `env:"DRAINIT_STEP_TIMEOUT" envDefault:"5s"`
+	// In a pod: read the real deadline from it when the stop begins, and
+	// post the drain as Events on it (see package kube).
+	Kubernetes bool `env:"DRAINIT_KUBERNETES" envDefault:"true"`
 }
 
 // settings is the checked configuration that the run uses: the variables,

@@ -52,6 +52,9 @@ Options (each also read from the environment variable shown; the flag wins):
                             (DRAINIT_GRACE_PERIOD=30s)
       --step-timeout D      longest one http, exec or registry step may take
                             (DRAINIT_STEP_TIMEOUT=5s)
+                            In a pod, drainit reads the kubelet's real deadline
+                            from it when the stop begins, and posts the drain as
+                            Events on it (DRAINIT_KUBERNETES=true; false: never)
   -h, --help                show this help
   -V, --version             show the version
 

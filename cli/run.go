@@ -82,6 +82,7 @@ func run(p personality, args []string, environ map[string]string, sigs <-chan os
 	}
 	cfg := s.supervisorConfig(log)
 	cfg.Stop = s.stopInputs(plan)
+	newPodHooks(s, environ, plan, log).wire(&cfg)
 	if len(plan.Steps) > 0 {
 		cfg.Drain, cfg.OnStart = plan, plan.Start
 		warnIfOverBudget(s, plan, log)

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -56,6 +58,30 @@ type Plan struct {
 	// masks them (logging.New).
 	Secrets *redact.Secrets
 	Log     *slog.Logger // set before the drain runs; discards by default
+
+	mu      sync.Mutex
+	results []Result
+}
+
+// Result is how one step went.
+type Result struct {
+	Step string
+	Took time.Duration
+	Err  error // nil when it succeeded
+	Cut  bool  // stopped by the drain's end (the app's share, a second signal, the child's exit)
+}
+
+// Results are the steps run so far, in order.
+func (p *Plan) Results() []Result {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.results)
+}
+
+func (p *Plan) record(r Result) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.results = append(p.results, r)
 }
 
 // input is what the steps' parsers read: the environment (the registry
@@ -170,6 +196,7 @@ func (p *Plan) runStep(ctx context.Context, env *runEnv, step Step, start time.T
 	}
 	p.Log.Log(ctx, logging.LevelNotice, logging.StepStarted, started...)
 	err := step.Run(stepCtx, env)
+	p.record(Result{Step: step.String(), Took: since(began), Err: err, Cut: err != nil && ctx.Err() != nil})
 	attrs := []any{"step", step.String(), "took", since(began), "at", since(start)}
 	switch {
 	case err == nil:

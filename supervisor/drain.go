@@ -52,6 +52,7 @@ func (s *supervisor) onStopSignal(sig syscall.Signal) {
 	switch {
 	case s.stop.phase == draining:
 		s.event(logging.SecondStop, "signal", signals.Name(sig))
+		s.report.Cut = errSecondSignal.Error()
 		s.endDrain(errSecondSignal)
 	case s.cfg.Drain == nil || s.stop.stopBegun() || s.exited:
 		s.forwardReceived(sig)
@@ -76,21 +77,25 @@ func (s *supervisor) startDrain(sig syscall.Signal) {
 	s.stopStartHooks()
 	plan := s.planStop(true)
 	s.stop.beginStop(plan, true)
+	s.readDeadline(plan.Began)
+	s.report.Signal = signals.Name(sig)
 	s.drain = drainRun{signal: sig}
 	s.event(logging.DrainStarted, "signal", signals.Name(sig), "grace_period", plan.Grace, "grace_from", plan.GraceFrom,
 		"forward_by", plan.StepsEnd, "kill_at", plan.KillFor(plan.StepsEnd))
 	if plan.AppShare <= 0 {
 		s.log.Warn(logging.DrainNoTime, "grace_period", plan.Grace, "stop_timeout", s.cfg.Stop.StopTimeout)
+		s.report.Cut = errAppShare.Error()
 		s.endDrain(errAppShare)
 		return
 	}
+	// No deadline on the context: the supervisor cuts the steps itself
+	// (cutSteps), where the app's share begins, which a deadline read from
+	// the pod may move.
 	ctx, cancel := context.WithCancelCause(context.Background())
-	ctx, stopDeadline := context.WithDeadlineCause(ctx, plan.Began.Add(plan.AppShare), errAppShare)
 	s.drain.cancel = cancel
 	s.drain.done = make(chan struct{})
 	go func(done chan struct{}) {
 		defer close(done)
-		defer stopDeadline()
 		s.cfg.Drain.Drain(ctx, appView{s})
 	}(s.drain.done)
 }

@@ -41,7 +41,10 @@ func (s *supervisor) forwardReceived(sig syscall.Signal) {
 		return
 	}
 	if !s.stop.stopBegun() {
-		s.stop.beginStop(s.planStop(false), false)
+		plan := s.planStop(false)
+		s.stop.beginStop(plan, false)
+		s.readDeadline(plan.Began)
+		s.report.Signal = signals.Name(sig)
 	}
 	if s.stop.forwarded.IsZero() {
 		s.stop.forward(s.now())

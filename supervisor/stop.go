@@ -12,8 +12,9 @@ import (
 
 // StopInputs is what a stop is planned from.
 type StopInputs struct {
-	Grace     time.Duration // the grace period, counted from the stop's start
-	GraceFrom string        // where it came from, for the log and check
+	Grace      time.Duration // the grace period, counted from the stop's start
+	GraceFrom  string        // where it came from, for the log and check
+	GraceGiven bool          // set by the user: a deadline read later may shorten it, never lengthen it
 	// StopTimeout is the app's share of the grace period, which the steps
 	// may not eat, and the time the rest of the tree has once the child
 	// has exited. Given (set by the user), it also bounds the app's time
@@ -105,7 +106,8 @@ type action int
 
 const (
 	noAction   action = iota
-	forwardNow        // the steps overran the app's share: forward without them
+	cutSteps          // the app's share has begun: stop the steps
+	forwardNow        // the steps overran their cut: forward without them
 	killTree          // SIGKILL what is left
 	giveUp            // exit with processes still there
 )
@@ -118,6 +120,7 @@ type timeline struct {
 	phase     phase
 	plan      StopPlan // zero until a stop begins
 	withDrain bool
+	cut       bool // the steps were told to stop
 	forwarded time.Time
 	childExit time.Time
 	killed    time.Time
@@ -136,6 +139,13 @@ func (t *timeline) beginStop(p StopPlan, withDrain bool) {
 	if withDrain {
 		t.phase = draining
 	}
+}
+
+// replan takes a plan for the same stop from a later reading of the
+// deadline (the pod's); what has happened stands.
+func (t *timeline) replan(p StopPlan) {
+	p.Began = t.plan.Began
+	t.plan = p
 }
 
 func (t *timeline) forward(now time.Time) {
@@ -157,6 +167,9 @@ func (t *timeline) kill(now time.Time) { t.phase, t.killed = killing, now }
 func (t *timeline) next() (time.Time, action) {
 	switch t.phase {
 	case draining:
+		if !t.cut {
+			return t.plan.Began.Add(t.plan.AppShare), cutSteps
+		}
 		return t.plan.Began.Add(t.plan.AppShare + drainOverdue), forwardNow
 	case killing:
 		return t.killed.Add(killGrace), giveUp

@@ -58,8 +58,24 @@ func TestTimelineNext(t *testing.T) {
 		{"nothing yet", false, nil, time.Time{}, noAction},
 		{"the child exited, no stop: the tree's stop timeout", false,
 			[]step{func(tl *timeline) { tl.exited(at(3 * time.Second)) }}, at(13 * time.Second), killTree},
-		{"draining: forward without the steps once overdue", false,
-			[]step{func(tl *timeline) { tl.beginStop(drain, true) }}, at(44*time.Second + drainOverdue), forwardNow},
+		{"draining: cut the steps where the app's share begins", false,
+			[]step{func(tl *timeline) { tl.beginStop(drain, true) }}, at(44 * time.Second), cutSteps},
+		{"draining, cut: forward without the steps once overdue", false,
+			[]step{func(tl *timeline) { tl.beginStop(drain, true); tl.cut = true }}, at(44*time.Second + drainOverdue), forwardNow},
+		{"a shorter deadline read from the pod: the cut comes earlier", false,
+			[]step{func(tl *timeline) {
+				tl.beginStop(drain, true)
+				tl.replan(PlanStop(StopInputs{Grace: 5 * time.Second, StopTimeout: 15 * time.Second, StopTimeoutGiven: true,
+					Steps: 40 * time.Second, HasSteps: true}, at(time.Hour)))
+			}}, at(0), cutSteps},
+		{"after the pod's shorter deadline: the kill a second before it", false,
+			[]step{func(tl *timeline) {
+				tl.beginStop(drain, true)
+				tl.replan(PlanStop(StopInputs{Grace: 5 * time.Second, StopTimeout: 15 * time.Second, StopTimeoutGiven: true,
+					Steps: 40 * time.Second, HasSteps: true}, t0))
+				tl.endDrain()
+				tl.forward(at(500 * time.Millisecond))
+			}}, at(4 * time.Second), killTree},
 		{"forwarded at 40s: the stop timeout after it", false,
 			[]step{func(tl *timeline) { tl.beginStop(drain, true); tl.endDrain(); tl.forward(at(40 * time.Second)) }},
 			at(55 * time.Second), killTree},

@@ -48,6 +48,14 @@ type Config struct {
 	// within the grace period (measured from that signal).
 	Drain   Drainer
 	OnStart func(ctx context.Context, app App) // beside the child; cancelled when the drain starts
+	// Deadline, when set, reads the real deadline when a stop begins (the
+	// pod's, from the Kubernetes API), beside the stop: it never delays the
+	// drain or the signal, and must return when its context ends
+	// (deadlineRead). Its answer replans the stop (see onDeadlineRead).
+	Deadline func(ctx context.Context, began time.Time) (at time.Time, from string, err error)
+	// Report, when set, is told how the stop went before drainit exits,
+	// within what is left of the grace period (at most reportTime).
+	Report func(ctx context.Context, r StopReport)
 
 	Log *slog.Logger
 }
@@ -81,10 +89,12 @@ type supervisor struct {
 	startDir   string // drainit's directory before it moved to /; the drain's commands run there
 	ignoreOnce map[syscall.Signal]bool
 
-	stop    timeline
-	timer   *time.Timer // for stop.next()
-	timerAt time.Time
-	drain   drainRun
+	stop      timeline
+	timer     *time.Timer // for stop.next()
+	timerAt   time.Time
+	drain     drainRun
+	deadlines chan deadlineRead // the Deadline read's answer
+	report    StopReport
 
 	stopStart     context.CancelFunc
 	droppedLogged uint64 // signals lost to a full intake pipe, as last logged
@@ -130,6 +140,8 @@ func (s *supervisor) loop() {
 			s.onDeadline()
 		case <-s.drain.done:
 			s.endDrain(errDrainFinished)
+		case r := <-s.deadlines:
+			s.onDeadlineRead(r)
 		}
 		s.rearm()
 	}
@@ -139,6 +151,7 @@ func (s *supervisor) loop() {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
+	s.sendReport()
 	s.noteDropped()
 	s.logDropped()
 }
@@ -177,6 +190,12 @@ func (s *supervisor) onDeadline() {
 	s.timer, s.timerAt = nil, time.Time{}
 	_, act := s.stop.next()
 	switch act {
+	case cutSteps:
+		s.stop.cut = true
+		s.report.Cut = errAppShare.Error()
+		if s.drain.cancel != nil {
+			s.drain.cancel(errAppShare)
+		}
 	case forwardNow:
 		s.log.Warn(logging.DrainOverdue, "at", s.stop.since(s.now()))
 		s.endDrain(errAppShare)
@@ -188,6 +207,8 @@ func (s *supervisor) onDeadline() {
 		}
 		s.log.Warn(logging.TreeKilled, attrs...)
 		s.stop.kill(s.now())
+		s.report.Killed = n
+		s.report.KilledAt = s.stop.since(s.now())
 	case giveUp:
 		s.log.Error(logging.GaveUp, "waited", killGrace)
 		s.stop.phase = gaveUp
@@ -204,6 +225,7 @@ func (s *supervisor) onChildExit(ws unix.WaitStatus) {
 	s.noChildren = s.reaper.noneLeft.Load()
 	s.event(logging.ChildExited, "pid", s.child, "status", ExitCode(ws))
 	if s.stop.phase == draining {
+		s.report.Cut = errChildExited.Error()
 		s.endDrain(errChildExited)
 	}
 	if s.noChildren {

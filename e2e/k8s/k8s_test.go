@@ -208,3 +208,84 @@ func TestPodPidsLimitReachedByTheApp(t *testing.T) {
 		t.Errorf("exit %d, want the child's 143\n%s", code, out)
 	}
 }
+
+// rbac lets the namespace's default service account read its pods and
+// post events: what drainit needs for the real deadline and the Events.
+const rbac = `apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: drainit}
+rules:
+- {apiGroups: [""], resources: [pods], verbs: [get]}
+- {apiGroups: [""], resources: [events], verbs: [create, get, patch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: drainit}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: drainit}
+subjects: [{kind: ServiceAccount, name: default}]
+`
+
+// kubectl delete --grace-period=5 on a pod whose spec (and
+// DRAINIT_GRACE_PERIOD) says 60, during a 30 s drain: the kubelet's SIGKILL
+// comes at 5 s. Allowed to read its pod, drainit reads the real deadline
+// when the stop begins, cuts the drain, forwards SIGTERM and its own SIGKILL
+// would land before the kubelet's: the app's hook runs and the container
+// exits 143, and the log says where the 5 s came from. Without the
+// permission it says why it kept its 60 s, and the kubelet kills it: 137.
+func TestShorterGracePeriodFromThePod(t *testing.T) {
+	for _, allowed := range []bool{true, false} {
+		t.Run(map[bool]string{true: "allowed to read its pod", false: "not allowed"}[allowed], func(t *testing.T) {
+			c := newCluster(t)
+			if allowed {
+				c.apply(rbac)
+			}
+			env := drainEnv("DRAINIT_PRESTOP", "sleep 30s", "DRAINIT_GRACE_PERIOD", "60", "DRAINIT_STOP_TIMEOUT", "2s",
+				"SHUTDOWN_DRAIN_SECONDS", "1")
+			c.apply(podSpec{name: "app", grace: 60, env: env}.yaml())
+			c.waitReady("app")
+			logs := c.follow("app", "app")
+			logs.waitLog(t, "listening on")
+			start := time.Now()
+			code, reason, out := c.deleteAndWait("app", logs, "--grace-period=5")
+			took := time.Since(start)
+			if !allowed {
+				expect(t, out, "deadline not read from the pod", "cannot get resource")
+				t.Logf("without the permission: exit %d (%s) after %v: the kubelet killed it", code, reason, took.Round(time.Millisecond))
+				return
+			}
+			expect(t, out, "deadline read from the pod", "deleted with a 5s grace period", "stop signal forwarded", "shutdown hook: done")
+			if code != 143 {
+				t.Errorf("exit %d (%s), want 143: the app's own exit, not the kubelet's SIGKILL\n%s", code, reason, out)
+			}
+			if took > 7*time.Second {
+				t.Errorf("the pod took %v to go with a 5 s grace period", took)
+			}
+		})
+	}
+}
+
+// The stop told as Events on the pod: kubectl describe pod shows how the
+// drain went, and a Warning when drainit had to SIGKILL. Where the pod may
+// not post events, nothing is shown and the stop is the same.
+func TestDrainAsEvents(t *testing.T) {
+	c := newCluster(t)
+	c.apply(rbac)
+	c.apply(podSpec{name: "app", grace: 30, env: drainEnv()}.yaml())
+	// A child that ignores SIGTERM: drainit's SIGKILL comes at the stop
+	// timeout.
+	c.apply(podSpec{name: "stubborn", grace: 30, env: drainEnv("DRAINIT_STOP_TIMEOUT", "2s", "DRAINIT_PRESTOP", "sleep 1s"),
+		args: []string{"bash", "-c", "trap '' TERM; touch /tmp/ready; while :; do sleep 0.2; done"}}.yaml())
+	c.waitReady("app")
+	c.waitReady("stubborn")
+	for _, pod := range []string{"app", "stubborn"} {
+		logs := c.follow(pod, "app")
+		if pod == "app" {
+			logs.waitLog(t, "listening on")
+		}
+		c.must("delete", "pod", pod, "--wait=true", "--timeout=60s")
+	}
+	events := c.must("get", "events", "-o", "custom-columns=OBJ:.involvedObject.name,TYPE:.type,REASON:.reason,MSG:.message", "--field-selector", "source=drainit")
+	expect(t, events, "app", "Drained", "drain of 2 step(s): http POST", "SIGTERM forwarded at +", "the app exited 143",
+		"stubborn", "Warning", "Killed", "drainit sent SIGKILL")
+	t.Logf("events:\n%s", events)
+}

@@ -36,4 +36,12 @@ const (
 	StopForwarded  = "stop signal forwarded"
 	StepsOverGrace = "drain steps will be cut short: "
 	QuietSampled   = "quiet: the namespace's TCP counters sampled"
+
+	// The real deadline, read from the pod when the stop begins.
+	DeadlineRead  = "deadline read from the pod; stop replanned"
+	DeadlineLater = "the pod allows more time than DRAINIT_GRACE_PERIOD; kept the earlier"
+	DeadlineKept  = "deadline not read from the pod; kept the configured grace period"
+	ReportSkipped = "no time left to report the stop"
+	EventPosted   = "event posted on the pod"
+	EventNotSent  = "event not posted"
 )

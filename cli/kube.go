@@ -1,0 +1,122 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/drainit/drainit/hooks"
+	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/kube"
+	"github.com/drainit/drainit/supervisor"
+)
+
+// podHooks connects the stop to drainit's own pod, when it runs in one
+// whose service account is mounted: the real deadline read when the stop
+// begins, and the stop told as Events on the pod. Outside a pod, or
+// without the permissions, drainit works as configured and says so in one
+// debug line.
+type podHooks struct {
+	client *kube.Client
+	plan   *hooks.Plan
+	log    *slog.Logger
+
+	mu  sync.Mutex
+	uid string // the pod's, from the read
+}
+
+func newPodHooks(s *settings, environ map[string]string, plan *hooks.Plan, log *slog.Logger) *podHooks {
+	if !s.Kubernetes {
+		return nil
+	}
+	client, err := kube.FromEnvironment(environ)
+	if err != nil {
+		log.Debug("not reading the pod from the Kubernetes API", "reason", err)
+		return nil
+	}
+	return &podHooks{client: client, plan: plan, log: log}
+}
+
+// wire sets the supervisor's Deadline and Report.
+func (h *podHooks) wire(cfg *supervisor.Config) {
+	if h == nil {
+		return
+	}
+	cfg.Deadline, cfg.Report = h.deadline, h.report
+}
+
+func (h *podHooks) deadline(ctx context.Context, began time.Time) (time.Time, string, error) {
+	d, err := h.client.Deadline(ctx, began)
+	if kube.Forbidden(err) {
+		err = fmt.Errorf("%w: give the pod's service account get on pods (see the README's Role)", err)
+	}
+	h.mu.Lock()
+	h.uid = d.UID
+	h.mu.Unlock()
+	return d.At, d.From, err
+}
+
+// report posts what happened as Events: one that tells the stop, and a
+// Warning for each thing that went wrong.
+func (h *podHooks) report(ctx context.Context, r supervisor.StopReport) {
+	h.mu.Lock()
+	uid := h.uid
+	h.mu.Unlock()
+	for _, e := range stopEvents(r, h.plan.Results()) {
+		err := h.client.Post(ctx, uid, e)
+		switch {
+		case kube.Forbidden(err):
+			h.log.Debug(logging.EventNotSent, "reason", err, "hint", "give the pod's service account create, get and patch on events")
+			return
+		case err != nil:
+			h.log.Debug(logging.EventNotSent, "event", e.Reason, "reason", err)
+			return
+		}
+		h.log.Debug(logging.EventPosted, "event", e.Reason)
+	}
+}
+
+// stopEvents words the stop for kubectl describe pod.
+func stopEvents(r supervisor.StopReport, steps []hooks.Result) []kube.Event {
+	var b strings.Builder
+	if r.Drained {
+		fmt.Fprintf(&b, "drain of %d step(s):", len(steps))
+		for _, s := range steps {
+			outcome := "ok"
+			switch {
+			case s.Cut:
+				outcome = "cut short"
+			case s.Err != nil:
+				outcome = "failed"
+			}
+			fmt.Fprintf(&b, " %s %s in %s;", s.Step, outcome, s.Took)
+		}
+		b.WriteString(" ")
+	}
+	if r.ForwardOK {
+		fmt.Fprintf(&b, "%s forwarded at +%s; ", r.Signal, r.Forwarded)
+	}
+	fmt.Fprintf(&b, "the app exited %d at +%s; grace period %s (%s)", r.ChildExit, r.ExitedAt, r.Plan.Grace.Round(time.Millisecond), r.Plan.GraceFrom)
+	reason := "Stopped"
+	if r.Drained {
+		reason = "Drained"
+	}
+	events := []kube.Event{{Type: "Normal", Reason: reason, Message: b.String()}}
+	for _, s := range steps {
+		if s.Err != nil && !s.Cut {
+			events = append(events, kube.Event{Type: "Warning", Reason: "DrainStepFailed", Message: fmt.Sprintf("%s failed after %s: %v", s.Step, s.Took, s.Err)})
+		}
+	}
+	if r.Cut != "" && r.Cut != "the child exited" {
+		events = append(events, kube.Event{Type: "Warning", Reason: "DrainCutShort", Message: "the drain was cut short: " + r.Cut})
+	}
+	if r.Killed > 0 {
+		events = append(events, kube.Event{Type: "Warning", Reason: "Killed", Message: fmt.Sprintf(
+			"drainit sent SIGKILL to %d process(es) at +%s, %s before the grace period's end: the app did not exit after %s",
+			r.Killed, r.KilledAt, (r.Plan.Grace - r.KilledAt).Round(time.Millisecond), r.Signal)})
+	}
+	return events
+}

@@ -18,6 +18,9 @@ import (
 // the planned timeline against the grace period. Exit 0 when it fits, 2 when
 // something is wrong.
 func check(p personality, args []string, environ map[string]string) int {
+	if len(args) == 2 && (args[0] == "-f" || args[0] == "--file") {
+		return checkManifests(p, args[1])
+	}
 	s, err := p.configure(args, environ, false)
 	if err == nil && len(s.argv) > 0 {
 		err = usagef("check takes no command")

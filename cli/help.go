@@ -10,6 +10,8 @@ const drainitHelp = `drainit: a PID 1 for containers that drains, forwards, reap
 
 Usage: drainit [OPTIONS] [--] COMMAND [ARG...]
        drainit check [OPTIONS]   validate the drain and print its plan
+       drainit check -f FILE     the same for each container that runs drainit
+                                 in a manifest, against the pod's own numbers
 
 Runs COMMAND as its child in a new session, forwards every signal it gets to
 the child's whole process group, reaps zombies, and exits with the child's

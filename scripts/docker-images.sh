@@ -2,7 +2,8 @@
 # Builds, from nothing but Debian's packages and this repository, every image
 # the container tests and examples use (no image is pulled):
 #   drainit-base-jdk:dev       Debian bookworm (debootstrap, minbase) with bash
-#                              OpenJDK 17, tini and dumb-init; rebuilt only when
+#                              OpenJDK 17, tini, dumb-init and curl (for the
+#                              preStop hooks users write); rebuilt only when
 #                              its recipe changes
 #   drainit:dev                drainit alone, FROM scratch, at /drainit
 #   drainit-example-java:dev   examples/legacy-java/Dockerfile on the local base
@@ -15,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 base=drainit-base-jdk:dev
 suite=bookworm
-packages=openjdk-17-jdk-headless,tini,dumb-init
+packages=openjdk-17-jdk-headless,tini,dumb-init,curl
 recipe="$suite minbase $packages"
 mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
 mirror=${mirror:-http://deb.debian.org/debian}

@@ -90,6 +90,26 @@ type RestartResult struct {
 	Sent        int64
 }
 
+// K8sRollout is bench/results/rollout-k8s.json: the rolling update in a
+// real Kubernetes.
+type K8sRollout struct {
+	Rate    int // requests a second, in all
+	Grace   int // terminationGracePeriodSeconds
+	Runs    int
+	Results []K8sResult
+}
+
+// K8sResult is one rollout under one wrapper, as one kind of caller saw it.
+type K8sResult struct {
+	Wrapper, Callers string
+	Run              int
+	Sent, Failed     int64
+	Failures         map[string]int64 // refused, reset, timeout...
+	RolloutS         float64          // from kubectl rollout restart to the last old pod gone
+	PodStopS         []float64        // each old pod, from its deletion to gone
+	KubeletKilled    bool             // a container ended by the kubelet's SIGKILL
+}
+
 // RolloutResult is one run of one wrapper.
 type RolloutResult struct {
 	Wrapper  string

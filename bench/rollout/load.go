@@ -213,3 +213,46 @@ func (m *mixedLoad) stop() (int64, map[string]int64) {
 	}
 	return sent, failures
 }
+
+// startFixed is callers that send to one URL (a Service's ClusterIP) at
+// rate: kube-proxy picks the pod.
+func startFixed(url string, rate int, keepAlive bool) *callers {
+	c := &callers{
+		client:   &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 64}},
+		done:     make(chan struct{}),
+		failures: map[string]int64{},
+	}
+	c.cache.Store([]string{url})
+	c.wg.Add(1)
+	go c.sendLoop(rate)
+	return c
+}
+
+// registryCallers are three groups of callers of the registry's list, a
+// third of the rate each, with caches of 1 s (a connection per request),
+// 2 s and 6 s (kept-alive).
+type registryCallers struct{ groups []*callers }
+
+func startRegistryCallers(registry string, rate int) *registryCallers {
+	r := &registryCallers{}
+	for _, g := range []struct {
+		refresh   time.Duration
+		keepAlive bool
+	}{{time.Second, false}, {2 * time.Second, true}, {6 * time.Second, true}} {
+		r.groups = append(r.groups, startCallers(registry, max(rate/3, 1), g.refresh, g.keepAlive))
+	}
+	return r
+}
+
+func (r *registryCallers) stop() (int64, map[string]int64) {
+	var sent int64
+	failures := map[string]int64{}
+	for _, g := range r.groups {
+		n, f := g.stop()
+		sent += n
+		for k, v := range f {
+			failures[k] += v
+		}
+	}
+	return sent, failures
+}

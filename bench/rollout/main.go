@@ -68,6 +68,7 @@ type settings struct {
 	out     string
 	only    string
 	docker  bool
+	k8s     bool
 	caller  string
 	classes string
 	script  string
@@ -83,6 +84,7 @@ func main() {
 	flag.StringVar(&s.only, "only", "", "run only wrappers whose name contains this")
 	flag.BoolVar(&s.docker, "docker", false, "run every instance in a container under the Docker engine (needs make docker-images)")
 	flag.StringVar(&s.caller, "caller", "", "be the callers' container: load the service listed at this registry until SIGTERM")
+	flag.BoolVar(&s.k8s, "k8s", false, "roll a Deployment in the project's Kubernetes (make k8s-up), callers on the host")
 	flag.Parse()
 	var err error
 	switch {
@@ -90,6 +92,8 @@ func main() {
 		err = runCaller(s.caller, s.rate)
 	case s.docker:
 		err = runDocker(s)
+	case s.k8s:
+		err = runK8s(s)
 	default:
 		err = run(s)
 	}

@@ -44,6 +44,11 @@ public class Service {
             deregister();
             reply(ex, "{\"status\":\"DOWN\"}");
         });
+        server.createContext("/actuator/shutdown", ex -> { // as Spring Boot's: answer, then exit
+            event("shutdown-request");
+            reply(ex, "{\"message\":\"Shutting down, bye...\"}");
+            new Thread(() -> System.exit(0)).start();
+        });
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             event("hook-start");
             server.stop(5);

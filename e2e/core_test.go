@@ -159,7 +159,7 @@ func TestSubreaperWaitsForOrphans(t *testing.T) {
 // Thousands of orphans exiting while the child exits: the child's status is
 // never lost to the reaper.
 func TestZombieFloodKeepsTheStatus(t *testing.T) {
-	for i := 0; i < 10; i++ {
+	for i := 0; i < 5; i++ {
 		r := start(t, opts{}, testprog, "orphans", "1000", "7")
 		r.expectExit(7, limit)
 	}

@@ -20,6 +20,7 @@ import (
 // not the timeline at -vvv, not the step failures (the server refuses and
 // echoes what it got), not drainit check, not a usage error.
 func TestNoSecretInAnyOutput(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	secrets := []string{"pw-in-url-1", "token-in-query-2", "bearer-3", "nacos-pass-4", "consul-token-5", "server-token-6"}
 	echo := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -65,6 +66,7 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 // Endpoints that never stop sending keep PID 1 small, and the app gets its
 // signal at the step's timeout at the latest.
 func TestHostileEndpointsKeepPID1Small(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	endless := func(head, fill string) string {
 		return serveRaw(t, func(conn io.Writer) {
 			io.WriteString(conn, head)

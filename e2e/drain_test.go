@@ -160,6 +160,7 @@ func instanceForm(port int) url.Values {
 // The registry sees the instance disabled, then the drain waits, and only
 // then does the JVM behind start.sh get SIGTERM; its shutdown hook completes.
 func TestDrainDisablesInNacosBeforeTheJVMGetsSIGTERM(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	nacos := fakeregistry.NewNacos()
 	addr := serve(t, nacos)
 	port := freePort(t)
@@ -186,6 +187,7 @@ func TestDrainDisablesInNacosBeforeTheJVMGetsSIGTERM(t *testing.T) {
 // wait. The JVM exits by the shutdown call, start.sh after it, and the child's
 // exit ends the drain: the status is start.sh's own 0, never a SIGTERM.
 func TestDrainActuatorSeedHook(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	port := freePort(t)
 	base := fmt.Sprintf("http://127.0.0.1:%d/actuator", port)
 	steps := fmt.Sprintf("http %s/deregister; sleep 1s; http POST %s/shutdown; sleep 10s", base, base)
@@ -232,6 +234,7 @@ func termTime(t *testing.T, dir string) time.Time {
 // Nacos 3 answers 410 to the v1 update: drainit uses the v3 partial update,
 // logs in first, and leaves the weight it did not mean to change alone.
 func TestDrainNacos3WithLogin(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	nacos := fakeregistry.NewNacos()
 	nacos.V3, nacos.Username, nacos.Password = true, "drainit", "s3cret"
 	addr := serve(t, nacos)
@@ -265,6 +268,7 @@ func TestDrainNacos3WithLogin(t *testing.T) {
 // Nacos 3 without credentials: the admin API refuses for want of a token,
 // and drainit says in one line what to set; the app still gets its signal.
 func TestDrainNacos3WithoutCredentialsSaysWhatToSet(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	nacos := fakeregistry.NewNacos()
 	nacos.V3 = true
 	addr := serve(t, nacos)
@@ -296,6 +300,7 @@ func nacosLogin(t *testing.T, addr, user, password string) string {
 // A hanging endpoint is cut at the step timeout; the app still gets its
 // signal, after the step and never before.
 func TestDrainHangingEndpointIsCutAtItsTimeout(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	hang := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
 	r, dir := startSlowApp(t, "DRAINIT_PRESTOP=http POST "+hang+"/deregister", "DRAINIT_STEP_TIMEOUT=1s")
 	sent := time.Now()
@@ -312,6 +317,7 @@ func TestDrainHangingEndpointIsCutAtItsTimeout(t *testing.T) {
 // Registry down, endpoint answering 500, command failing: each is logged,
 // the drain goes on, the app gets its signal.
 func TestDrainFailuresAreLoggedAndTheStopCompletes(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	broken := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "boom", 500) }))
 	steps := "nacos; http " + broken + "/x; exec sh -c 'exit 3'; exec sleep 60"
 	env := append(nacosEnv("127.0.0.1:1", 8080, steps), "DRAINIT_STEP_TIMEOUT=1s")
@@ -328,6 +334,7 @@ func TestDrainFailuresAreLoggedAndTheStopCompletes(t *testing.T) {
 
 // With two Nacos addresses, a dead first one is skipped.
 func TestDrainNacosFailsOverToTheNextServer(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	nacos := fakeregistry.NewNacos()
 	addr := serve(t, nacos)
 	register(t, addr, instanceForm(8080))
@@ -338,6 +345,7 @@ func TestDrainNacosFailsOverToTheNextServer(t *testing.T) {
 }
 
 func TestDrainEurekaAndConsul(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	eureka, consul := &fakeregistry.Eureka{User: "eu", Password: "eu-pass"}, &fakeregistry.Consul{Token: "tok"}
 	eureka.Register("demo", "pod-1:demo:8080")
 	consul.Register("demo-1", "demo")
@@ -361,6 +369,7 @@ func TestDrainEurekaAndConsul(t *testing.T) {
 // Consul's maintenance is agent-local: an agent that does not hold the
 // service answers 404, and drainit says where to point instead.
 func TestDrainConsulAtAnotherAgentSaysSo(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	consul := &fakeregistry.Consul{}
 	consulURL := serve(t, consul)
 	r, dir := startSlowApp(t, "DRAINIT_PRESTOP=consul", "DRAINIT_CONSUL_ADDR="+consulURL, "DRAINIT_CONSUL_SERVICE_ID=demo-1")
@@ -377,6 +386,7 @@ func TestDrainConsulAtAnotherAgentSaysSo(t *testing.T) {
 // default holds the hostname) registers into it. drainit clears it once the
 // app has registered.
 func TestEurekaOverrideFromAKilledPredecessorIsCleared(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	eureka := &fakeregistry.Eureka{}
 	eureka.Register("demo", "pod-1:demo:8080")
 	eurekaURL := serve(t, eureka)
@@ -400,6 +410,7 @@ func TestEurekaOverrideFromAKilledPredecessorIsCleared(t *testing.T) {
 // The SIGKILL lands before the grace period ends, even when the steps ask
 // for more time than there is and the app ignores SIGTERM.
 func TestDrainBudgetKillsBeforeTheGracePeriod(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	dir := t.TempDir()
 	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=sleep 30s", "DRAINIT_GRACE_PERIOD=4s", "DRAINIT_STOP_TIMEOUT=1s"}}, testprog, "ignoreterm", dir)
 	waitFor(t, limit, "the app to start", func() bool { return exists(dir + "/ready") })
@@ -427,6 +438,7 @@ func waitForLog(t *testing.T, r *run, text string) {
 
 // A second drain signal skips the rest of the drain and forwards at once.
 func TestDrainSecondSignalForwardsAtOnce(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	log := newSigLog(t)
 	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=sleep 60s", "DRAINIT_GRACE_PERIOD=120s"}}, testprog, "sigecho", log.path)
 	log.waitReady()
@@ -446,6 +458,7 @@ func TestDrainSecondSignalForwardsAtOnce(t *testing.T) {
 
 // The child exiting mid-drain ends the drain; drainit exits with its status.
 func TestDrainChildExitsMidDrain(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	dir := t.TempDir()
 	sh := script(t, "touch "+dir+"/ready\nuntil [ -e "+dir+"/go ]; do sleep 0.05; done\nexit 5")
 	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=sleep 60s", "DRAINIT_GRACE_PERIOD=120s"}}, sh)
@@ -460,6 +473,7 @@ func TestDrainChildExitsMidDrain(t *testing.T) {
 // DRAINIT_DRAIN_SIGNALS picks the trigger; other signals are forwarded
 // during the drain.
 func TestDrainOtherTriggerSignal(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	log := newSigLog(t)
 	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=sleep 60s", "DRAINIT_GRACE_PERIOD=120s", "DRAINIT_DRAIN_SIGNALS=QUIT"}},
 		testprog, "sigecho", log.path, strconv.Itoa(int(unix.SIGQUIT)))
@@ -479,6 +493,7 @@ func TestDrainOtherTriggerSignal(t *testing.T) {
 // remembers the last container's enabled=false for 60 s); drainit turns it
 // back on once the app has registered, without delaying the app's start.
 func TestNacosReenablesAtStart(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	nacos := fakeregistry.NewNacos()
 	addr := serve(t, nacos)
 	form := instanceForm(8080)

@@ -68,6 +68,7 @@ func (f freezer) thaw() {
 // as in uninterruptible sleep: the step gives up on it a second after its
 // kill. The v2 freezer lets SIGKILL through: the step is killed.
 func TestFrozenExecStepDoesNotHoldTheSignal(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	f := newFreezer(t)
 	freeze := f.freezeSelf() + "; sleep 60"
 	dir := t.TempDir()

@@ -1,5 +1,12 @@
 // Package e2e runs the real drainit binary as PID 1 of a real PID namespace
 // (unshare, as root) and as a subreaper, with real children.
+//
+// Two kinds of test: those that read or load what the machine shares run
+// alone, one after another (the quiet step reads the host's network
+// namespace and its counters, the storms fill root's signal queue, the
+// zombie floods and the timing checks want the CPU); those that only wait
+// on servers and processes of their own call t.Parallel and run together
+// after them (go test -parallel, see the Makefile).
 package e2e
 
 import (

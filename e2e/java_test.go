@@ -15,6 +15,7 @@ import (
 // lets a request still in flight finish, and drainit waits for it instead of
 // taking it down with the namespace.
 func TestJavaBehindStartShFinishesItsHook(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	port := freePort(t)
 	app := startJavaApp(t, port)
 	inFlight := make(chan string, 1)

@@ -102,6 +102,7 @@ func threads(pid int) int {
 // step, the forward and the tree wait. The exit code is the child's
 // (start.sh's 143), not a crash of the Go runtime.
 func TestPidsLimitReachedByTheApp(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	g := newPidsCgroup(t, 400)
 	registry := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	app := startJavaAppWith(t, freePort(t), opts{setup: g.enter}, nil,

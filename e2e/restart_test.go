@@ -17,6 +17,7 @@ import (
 // for the new instance for good. drainit finds it and re-enables it: callers
 // see the new JVM again within seconds.
 func TestRestartOnTheSameAddressIsListedAgain(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
 	for _, v3 := range []bool{false, true} {
 		t.Run("nacos 3="+strconv.FormatBool(v3), func(t *testing.T) {
 			nacos := fakeregistry.NewNacos()

@@ -16,6 +16,7 @@ type Costs struct {
 	Memory    []MemoryResult
 	Reaping   []ReapResult
 	Idle      []IdleResult
+	QuietIdle []QuietIdleResult
 	Storm     []StormResult
 	Repeats   map[string]int
 	StartedAt time.Time
@@ -60,6 +61,17 @@ type StormResult struct {
 	Sent, Delivered                 int
 	ExitLateMedianMs, ExitLateMaxMs float64
 	WrongCodes, Runs                int
+}
+
+// QuietIdleResult is what the init used while its child held thousands of
+// connections: the quiet step's cost while the app runs.
+type QuietIdleResult struct {
+	Name        string
+	Sockets     int
+	Seconds     float64
+	CPUMsPerSec float64
+	RSSKiB      int
+	Threads     int
 }
 
 // IdleResult is what the init used while its child slept.

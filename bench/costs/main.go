@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/drainit/drainit/bench/benchdata"
@@ -68,9 +69,9 @@ func run(s settings) error {
 		{"drainit", []string{s.drainit, "--"}},
 	}
 	floor := []initCmd{{"Go floor (reference)", []string{gofloor, "--"}}}
-	reps := map[string]int{"startup": 300, "latency": 2000, "reaping": 7, "idle_seconds": 10, "storm": 8}
+	reps := map[string]int{"startup": 300, "latency": 2000, "reaping": 7, "idle_seconds": 10, "storm": 8, "quiet_seconds": 20}
 	if s.quick {
-		reps = map[string]int{"startup": 30, "latency": 200, "reaping": 2, "idle_seconds": 2, "storm": 2}
+		reps = map[string]int{"startup": 30, "latency": 200, "reaping": 2, "idle_seconds": 2, "storm": 2, "quiet_seconds": 3}
 	}
 	c := benchdata.Costs{Repeats: reps, StartedAt: time.Now()}
 	steps := []struct {
@@ -87,6 +88,11 @@ func run(s settings) error {
 		{"signal storm", func() (err error) { c.Storm, err = measureStorm(inits, s.testprog, dir, reps["storm"]); return }},
 		{"idle wake-ups", func() (err error) {
 			c.Idle, err = measureIdle(inits, time.Duration(reps["idle_seconds"])*time.Second)
+			return
+		}},
+		{"quiet's idle cost", func() (err error) {
+			quiet := append(slices.Clone(inits), initCmd{"drainit, quiet", []string{"env", "DRAINIT_PRESTOP=quiet", s.drainit, "--"}})
+			c.QuietIdle, err = measureQuietIdle(quiet, s.testprog, time.Duration(reps["quiet_seconds"])*time.Second)
 			return
 		}},
 	}

@@ -228,3 +228,45 @@ func pct(xs []float64, p float64) float64 {
 	i := int(p / 100 * float64(len(s)-1))
 	return s[i]
 }
+
+// measureQuietIdle runs each init over a child that holds 9,900 loopback
+// connections (about 20,000 sockets in the table) and measures, over
+// window, the init's CPU time (every thread's, from schedstat, in ns) and
+// its memory: what the quiet step costs while the app runs, beside tini.
+func measureQuietIdle(inits []initCmd, testprog string, window time.Duration) ([]benchdata.QuietIdleResult, error) {
+	var out []benchdata.QuietIdleResult
+	for _, in := range inits {
+		p, err := startAsPID1(in, testprog, "conns", "9900")
+		if err != nil {
+			return nil, err
+		}
+		line, err := bufio.NewReader(p.stdout).ReadString('\n')
+		if err != nil || !strings.HasPrefix(line, "holding") {
+			p.kill()
+			return nil, fmt.Errorf("%s: the child holds no connections: %q %v", in.Name, line, err)
+		}
+		time.Sleep(3 * time.Second) // past the start-up
+		cpu0 := schedNs(p.PID1)
+		time.Sleep(window)
+		cpu1 := schedNs(p.PID1)
+		threads, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", p.PID1))
+		out = append(out, benchdata.QuietIdleResult{Name: in.Name, Sockets: 19800, Seconds: window.Seconds(),
+			CPUMsPerSec: float64(cpu1-cpu0) / 1e6 / window.Seconds(), RSSKiB: procField(p.PID1, "status", "VmRSS:"), Threads: len(threads)})
+		p.kill()
+	}
+	return out, nil
+}
+
+// schedNs is the CPU time of every thread of pid, in nanoseconds.
+func schedNs(pid int) int64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var total int64
+	for _, t := range tasks {
+		data, _ := os.ReadFile(t)
+		if f := strings.Fields(string(data)); len(f) > 0 {
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			total += n
+		}
+	}
+	return total
+}

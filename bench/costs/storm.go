@@ -3,10 +3,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -16,9 +16,10 @@ import (
 const rtmin1 = syscall.Signal(35) // SIGRTMIN+1 as the C library numbers it
 
 // measureStorm sends each init 1000 queued SIGRTMIN+1 and counts how many
-// reach a child that blocks and counts them; then, runs times, floods the
-// init from two senders (SIGRTMIN+1 and SIGUSR1) while its child exits
-// with 42, and times how long after the child's exit the init exits.
+// reach a child that blocks and counts them; then, runs times, fills the
+// kernel's signal queue and floods the init from three processes
+// (SIGRTMIN+1, SIGUSR1 twice) while its child exits with 42, and times how
+// long after the child's exit the init exits.
 func measureStorm(inits []initCmd, testprog, dir string, runs int) ([]benchdata.StormResult, error) {
 	var out []benchdata.StormResult
 	for _, in := range inits {
@@ -86,34 +87,62 @@ func exitDuringStorm(in initCmd, testprog, dir string) (lateMs float64, code int
 	if !waitUntil(10*time.Second, func() bool { return fileExists(out) }) {
 		return 0, 0, fmt.Errorf("the counting child did not start")
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	for _, sig := range []syscall.Signal{rtmin1, syscall.SIGUSR1} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
-				select {
-				case <-done:
-					return
-				default:
-					syscall.Kill(p.PID1, sig)
-				}
-			}
-		}()
+	fillQueue(p.PID1)
+	// Three flooding processes, as in the e2e test: SIGRTMIN+1 and twice
+	// SIGUSR1, whose deliveries walk the full queue.
+	var floods []*exec.Cmd
+	for _, sig := range []syscall.Signal{rtmin1, syscall.SIGUSR1, syscall.SIGUSR1} {
+		cmd := exec.Command(testprog, "flood", strconv.Itoa(p.PID1), strconv.Itoa(int(sig)), "60s")
+		if cmd.Start() == nil {
+			floods = append(floods, cmd)
+		}
 	}
 	select {
 	case <-p.Exited:
 	case <-time.After(60 * time.Second):
 	}
 	exited := time.Now()
-	close(done)
-	wg.Wait()
+	for _, cmd := range floods {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
 	ms, perr := strconv.ParseInt(readText(out+".exit"), 10, 64)
 	if perr != nil || !p.Done() {
 		return 0, 0, fmt.Errorf("the child or the init did not exit in 60 s")
 	}
 	return float64(exited.Sub(time.UnixMilli(ms)).Microseconds()) / 1000, p.ExitCode(), nil
+}
+
+// fillQueue fills the kernel's signal queue for the init's user with
+// SIGRTMIN+1 queued to the init: it is stopped (SIGSTOP reaches a PID 1
+// from the parent namespace) while sends go in until SigQ is at its limit,
+// then resumed. The storm then floods a full queue on any machine.
+func fillQueue(pid int) {
+	syscall.Kill(pid, syscall.SIGSTOP)
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	for i := 0; i < 1<<21; i++ {
+		syscall.Kill(pid, rtmin1)
+		if i%1024 == 0 {
+			queued, limit := sigQ(pid)
+			if limit > 0 && queued >= limit-1 {
+				return
+			}
+		}
+	}
+}
+
+// sigQ reads the SigQ line of pid's status: the signals queued for its
+// user, and the limit.
+func sigQ(pid int) (queued, limit int) {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "SigQ:"); ok {
+			q, l, _ := strings.Cut(strings.TrimSpace(rest), "/")
+			queued, _ = strconv.Atoi(q)
+			limit, _ = strconv.Atoi(l)
+		}
+	}
+	return queued, limit
 }
 
 func countOf(path string, sig syscall.Signal) int {

@@ -40,7 +40,18 @@ func run() error {
 	if err := plotCosts(costs); err != nil {
 		return err
 	}
-	sections := []string{header(costs), rolloutSection(rollout, rows)}
+	sections := []string{header(costs)}
+	line := headline(rollout, rows)
+	var k8s benchdata.K8sRollout
+	if readJSON("bench/results/rollout-k8s.json", &k8s) == nil {
+		k8sRows, callers := summarizeK8s(k8s)
+		if err := plotK8s(k8sRows, callers); err != nil {
+			return err
+		}
+		sections = append(sections, k8sSection(k8s, k8sRows, callers))
+		line = k8sHeadline(k8s, k8sRows) + line
+	}
+	sections = append(sections, rolloutSection(rollout, rows))
 	var docker benchdata.Rollout
 	if readJSON("bench/results/rollout-docker.json", &docker) == nil {
 		sections = append(sections, dockerSection(docker, summarize(docker)))
@@ -50,7 +61,7 @@ func run() error {
 	if err := os.WriteFile("docs/benchmarks.md", []byte(page), 0o644); err != nil {
 		return err
 	}
-	return updateReadme(headline(rollout, rows))
+	return updateReadme(line)
 }
 
 func readJSON(path string, v any) error {

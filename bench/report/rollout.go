@@ -57,7 +57,7 @@ func median[T int64 | time.Duration](xs []T) T {
 
 func rolloutSection(r benchdata.Rollout, rows []*row) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "## 1. Rolling update: requests lost while the old instance stops\n\n")
+	fmt.Fprintf(&b, "## 2. The rollout's model: requests lost while the old instance stops\n\n")
 	fmt.Fprintf(&b, "`go run ./bench/rollout -runs %d`: fake Nacos (beat 0.5 s, expiry 3 s), callers refreshing every 1 s and sending "+
 		"%d requests/s round-robin (new connection each, no retries), an old and a new JVM instance (JDK 17 `com.sun.net.httpserver`, "+
 		"graceful shutdown hook, then deregistration as Spring Cloud does it) behind a legacy `start.sh`, each as PID 1 of its own PID "+
@@ -138,7 +138,7 @@ func rolloutTable(rows []*row) string {
 // dockerSection is the same rollout across containers, beside the first.
 func dockerSection(r benchdata.Rollout, rows []*row) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\n### 1b. The same rollout across containers\n\n")
+	fmt.Fprintf(&b, "\n### 2b. The same rollout across containers\n\n")
 	fmt.Fprintf(&b, "`make bench-docker` (`go run ./bench/rollout -docker -runs %d`): the same service, wrappers, registry and "+
 		"callers, each in a container of its own under the Docker engine, on a Docker network made for the run, with real "+
 		"addresses (the drain finds the container's own address; no `DRAINIT_NACOS_IP`). The old container is stopped with "+

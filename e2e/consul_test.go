@@ -103,12 +103,19 @@ func TestConsulStepAgainstARealAgent(t *testing.T) {
 	if n := a.passing("demo"); n != 0 {
 		t.Errorf("%d passing instances after the drain, want 0", n)
 	}
-	if catalog := string(a.call("GET", "/v1/catalog/service/demo", "")); !strings.Contains(catalog, `"ServiceID":"demo-1"`) {
-		t.Errorf("the catalog no longer lists the instance: %s", catalog)
+	var catalog []struct{ ServiceID string }
+	json.Unmarshal(a.call("GET", "/v1/catalog/service/demo", ""), &catalog)
+	if len(catalog) != 1 || catalog[0].ServiceID != "demo-1" {
+		t.Errorf("the catalog no longer lists the instance: %+v", catalog)
 	}
-	checks := string(a.call("GET", "/v1/health/checks/demo", ""))
-	if !strings.Contains(checks, "_service_maintenance:demo-1") || !strings.Contains(checks, `"Status":"critical"`) {
-		t.Errorf("no critical maintenance check: %s", checks)
+	var checks []struct{ CheckID, Status string }
+	json.Unmarshal(a.call("GET", "/v1/health/checks/demo", ""), &checks)
+	maintenance := false
+	for _, c := range checks {
+		maintenance = maintenance || (c.CheckID == "_service_maintenance:demo-1" && c.Status == "critical")
+	}
+	if !maintenance {
+		t.Errorf("no critical maintenance check: %+v", checks)
 	}
 	if !happenedBefore(sent, termTime(t, dir)) || !strings.Contains(r.stderr.String(), `msg="drain step done" step="consul maintenance demo-1"`) {
 		t.Errorf("the step did not complete before the app's SIGTERM:\n%s", r.stderr.String())

@@ -107,8 +107,40 @@ func k8sSection(r benchdata.K8sRollout, rows []*k8sRow, callers []string) string
 			medianF(w.podStops), slices.Min(w.podStops), slices.Max(w.podStops), w.killed, w.runs)
 	}
 	b.WriteString("\n![failed requests per wrapper and kind of caller](img/rollout-k8s.svg)\n")
+	b.WriteString(k8sWhy)
 	return b.String()
 }
+
+// k8sWhy reads the table, and says where and why it differs from the
+// models below (written from the runs of 2026-12-06; the figures above
+// are regenerated, this reading is not).
+const k8sWhy = `
+**Reading it.** *Through the ClusterIP, a connection each:* a pod leaves the Service's endpoints when it
+turns Terminating, and kube-proxy rewrites its rules about a second later; in that second new connections
+still reach the old pod. Where the app closes its port at once (tini and dumb-init, whose JVM dies with
+bash; drainit without steps, whose JVM runs its hook but stops listening first) they are refused. Any drain
+keeps the old pod answering past that second (a few 2 s timeouts remain, on a machine running the cluster,
+the JVMs and the load on 2 cores). bash as PID 1 loses almost nothing here only because its JVM never hears
+of the stop and serves until the kubelet's SIGKILL at 45 s, long after kube-proxy has moved on; it pays
+for that with 45 s per pod and a registry full of a dead instance. *Over kept-alive connections:*
+kube-proxy does not break established connections: a kept-alive client goes on sending to the terminating
+pod over its connection until the server closes it (kubernetes#43576). Losses come from an app that dies
+with connections open. This is also why the quiet step runs to its maximum (30 s) in the cluster: that
+traffic never stops on its own, and quiet sees it. The app is the one that can end it (Connection: close
+while draining); an init cannot. *Through the registry:* only a deregistration before the app stops
+helps: nacos + quiet and the preStop hook (whose first curl deregisters) lose nothing; quiet alone and no
+steps lose what callers send in the 3 s the registry keeps a silent instance and the 1 to 6 s of their
+caches, once the service deregisters itself after its web server has stopped; tini and dumb-init lose
+more, the JVM dying without deregistering. The preStop hook is as safe, but needs curl and a shell in the
+image and always waits its 30 s.
+
+**Where it differs from the models.** The loopback and container benches (sections 2 and 2b) have registry
+callers only, which move on when their cache refreshes: there quiet ends 3 s after the last of them (about
+10 s, against 35 s for a sleep). In the cluster, kept-alive callers through the ClusterIP keep the old pod
+busy until its maximum, so the adaptive drain takes as long as the guessed sleep, and loses nothing either
+way. One run (bash, first rollout) saw 9,843 non-2xx answers on the kept-alive connections; it did not
+happen again in any other run and is not understood.
+`
 
 func plotK8s(rows []*k8sRow, callers []string) error {
 	var data strings.Builder

@@ -277,8 +277,9 @@ func TestIntakePipeLossesAreCountedAndSaid(t *testing.T) {
 
 // intakePipeFull finds drainit's intake pipe (a pipe it holds both ends
 // of, not the one its stderr goes to) and returns whether it is full: its
-// bytes, read with FIONREAD through /proc/PID/fd, fill each page of it but
-// the 4 bytes a 12-byte record cannot use.
+// bytes, read with FIONREAD through /proc/PID/fd, fill 99% of it and have
+// not grown for 300 ms of the flood (how much of each page 12-byte records
+// can use depends on how the reads left it).
 func intakePipeFull(t *testing.T, r *run, stderr *os.File) func() bool {
 	t.Helper()
 	var st unix.Stat_t
@@ -302,9 +303,14 @@ func intakePipeFull(t *testing.T, r *run, stderr *os.File) func() bool {
 		}
 		t.Cleanup(func() { f.Close() })
 		size, _ := unix.FcntlInt(f.Fd(), unix.F_GETPIPE_SZ, 0)
+		last, since := -1, time.Now()
 		return func() bool {
 			n, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCINQ) // FIONREAD
-			return err == nil && n >= size/4096*(4096-4)
+			if err != nil || n != last {
+				last, since = n, time.Now()
+				return false
+			}
+			return n >= size*99/100 && time.Since(since) > 300*time.Millisecond
 		}
 	}
 	t.Fatalf("no intake pipe among drainit's descriptors %v", seen)

@@ -103,7 +103,7 @@ func threads(pid int) int {
 // (start.sh's 143), not a crash of the Go runtime.
 func TestPidsLimitReachedByTheApp(t *testing.T) {
 	t.Parallel() // waits on servers and processes of its own: see harness_test.go
-	g := newPidsCgroup(t, 400)
+	g := newPidsCgroup(t, 150)
 	registry := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	app := startJavaAppWith(t, freePort(t), opts{setup: g.enter}, nil,
 		"DRAINIT_PRESTOP=http POST "+registry+"/out; quiet 1s max 2s", "DRAINIT_GRACE_PERIOD=20s", "DRAINIT_STOP_TIMEOUT=3s")

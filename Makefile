@@ -76,9 +76,11 @@ release:
 fuzz:
 	scripts/fuzz.sh
 
-# Installs tini, dumb-init, catatonit, hyperfine and gnuplot; needs root; about 25 minutes on 2 cores.
+# Installs tini, dumb-init, catatonit, hyperfine and gnuplot and builds the
+# Consul agent once; needs root; about 25 minutes on 2 cores (and 5 for Consul).
 bench: build
 	scripts/install-deps.sh --bench
+	scripts/consul-build.sh
 	go run ./bench/costs
 	go run ./bench/rollout -runs 3
 	go run ./bench/report

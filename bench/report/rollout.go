@@ -72,6 +72,16 @@ func rolloutSection(r benchdata.Rollout, rows []*row) string {
 		"30 s whatever the callers do; `nacos; quiet 3s max 30s` goes on 3 s after the last caller (the 6 s one) has moved " +
 		"on. Both lose nothing. In this bench every instance shares the host's network namespace, so the quiet step runs " +
 		"with `DRAINIT_QUIET_OPENS=false` (the host's PassiveOpens counter is everyone's); in a pod it is the pod's own.\n")
+	if hasPrefix(rows, consulPrefix) {
+		b.WriteString("\n**A real Consul agent** (the two *consul callers* rows): Consul v1.16.3 (the last release under the MPL-2.0, " +
+			"built from the module proxy by `scripts/consul-build.sh`) in `-dev` mode on loopback holds each instance as a service " +
+			"definition with an HTTP check every second, as the agent on a node does; callers read " +
+			"`/v1/health/service/demo?passing` every second instead of the fake Nacos. Without a drain the old instance stays listed " +
+			"until its check fails after it has stopped; the `consul` step puts it in maintenance, which Consul's health answer " +
+			"leaves out at once, and forwards SIGTERM 2 s later. Nacos and Eureka servers are Java programs that cannot be had " +
+			"on these machines (no registry, no internet): their rows use the fakes in `internal/fakeregistry`, which follow what " +
+			"their sources do (expiry, `enabled`, caches).\n")
+	}
 	b.WriteString(restartSection(r))
 	b.WriteString("\n")
 	b.WriteString("Why: bash as PID 1 ignores SIGTERM, so the JVM is SIGKILLed at the end of the grace period; tini (direct " +
@@ -161,12 +171,14 @@ func mustDuration(s string) time.Duration {
 // headline is the README's one line on the rollout result.
 func headline(r benchdata.Rollout, rows []*row) string {
 	var best, worst []string
-	var mixed []*row
+	var mixed, consul []*row
 	for _, w := range rows {
 		text := fmt.Sprintf("%s %d", w.wrapper, median(w.failed))
 		switch {
 		case strings.HasPrefix(w.wrapper, "mixed callers: "):
 			mixed = append(mixed, w)
+		case strings.HasPrefix(w.wrapper, consulPrefix):
+			consul = append(consul, w)
 		case strings.HasPrefix(w.wrapper, "drainit, "):
 			best = append(best, text)
 		default:
@@ -183,7 +195,21 @@ func headline(r benchdata.Rollout, rows []*row) string {
 		}
 		line += " With callers refreshing every 1, 2 and 6 s: " + strings.Join(parts, ", ") + "."
 	}
+	if len(consul) > 0 {
+		var parts []string
+		for _, w := range consul {
+			parts = append(parts, fmt.Sprintf("%s %d", strings.TrimPrefix(w.wrapper, consulPrefix), median(w.failed)))
+		}
+		line += " With a real Consul agent: " + strings.Join(parts, ", ") + "."
+	}
 	return line + " [Numbers and method](docs/benchmarks.md).\n"
+}
+
+// consulPrefix names the rows whose callers read a real Consul agent.
+const consulPrefix = "consul callers: "
+
+func hasPrefix(rows []*row, prefix string) bool {
+	return slices.ContainsFunc(rows, func(w *row) bool { return strings.HasPrefix(w.wrapper, prefix) })
 }
 
 // plotStops charts SIGTERM-to-exit per wrapper: what a drain costs a rollout.

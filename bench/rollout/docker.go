@@ -38,7 +38,7 @@ func runDocker(s settings) error {
 	defer d.cleanUp()
 	var results []benchdata.RolloutResult
 	for _, w := range wrappers {
-		if !strings.Contains(w.Name, s.only) || w.mixed { // the mixed callers run on loopback only
+		if !strings.Contains(w.Name, s.only) || w.mixed || w.consul { // the mixed and Consul callers run on loopback only
 			continue
 		}
 		for i := 1; i <= s.runs; i++ {
@@ -178,7 +178,7 @@ type callerResult struct {
 func runCaller(registry string, rate int) error {
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
-	c := startLoad(registry, rate)
+	c := startLoad(nacosList(registry), rate)
 	<-stop
 	sent, failures := c.stop()
 	return json.NewEncoder(os.Stdout).Encode(callerResult{Sent: sent, Failures: failures})

@@ -17,6 +17,7 @@ import (
 type instance struct {
 	*pidns.Proc // PID1 is the wrapper (or bash), as seen from here
 	port        int
+	onKill      []func() // what else ends with the instance
 }
 
 // startInstance starts the service on port, or on a free one when port is 0.
@@ -35,7 +36,11 @@ func startInstance(s settings, w wrapper, nacos, events string, port int) (*inst
 		argv = append(argv, a)
 	}
 	cmd := pidns.Command(append(argv, s.script)...)
-	fill := strings.NewReplacer("{PORT}", strconv.Itoa(port), "{NACOS}", nacos, "{IP}", "127.0.0.1")
+	consul := ""
+	if s.consul != nil {
+		consul = s.consul.addr
+	}
+	fill := strings.NewReplacer("{PORT}", strconv.Itoa(port), "{NACOS}", nacos, "{IP}", "127.0.0.1", "{CONSUL}", consul)
 	grace := s.grace
 	if w.grace > 0 {
 		grace = w.grace
@@ -74,4 +79,9 @@ func (in *instance) stop(grace time.Duration) (time.Duration, string) {
 	}
 }
 
-func (in *instance) kill() { in.Kill() }
+func (in *instance) kill() {
+	in.Kill()
+	for _, f := range in.onKill {
+		f()
+	}
+}

@@ -17,28 +17,28 @@ import (
 // Nacos and Ribbon clients do (scaled down), and send a steady rate of
 // requests round-robin over it: a new connection each, no retries.
 type callers struct {
-	registry string
-	refresh  time.Duration
-	client   *http.Client
-	cache    atomic.Value // []string of base URLs
-	next     atomic.Uint64
-	sent     atomic.Int64
-	done     chan struct{}
-	wg       sync.WaitGroup
+	list    lister
+	refresh time.Duration
+	client  *http.Client
+	cache   atomic.Value // []string of base URLs
+	next    atomic.Uint64
+	sent    atomic.Int64
+	done    chan struct{}
+	wg      sync.WaitGroup
 
 	mu       sync.Mutex
 	failures map[string]int64
 }
 
-func startLoad(registry string, rate int) *callers {
-	return startCallers(registry, rate, time.Second, false)
+func startLoad(list lister, rate int) *callers {
+	return startCallers(list, rate, time.Second, false)
 }
 
 // startCallers is one group of callers with its own cache refresh and
 // connection reuse.
-func startCallers(registry string, rate int, refresh time.Duration, keepAlive bool) *callers {
+func startCallers(list lister, rate int, refresh time.Duration, keepAlive bool) *callers {
 	c := &callers{
-		registry: registry,
+		list:     list,
 		refresh:  refresh,
 		client:   &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: !keepAlive, MaxIdleConnsPerHost: 16}},
 		done:     make(chan struct{}),
@@ -65,31 +65,47 @@ func (c *callers) refreshLoop() {
 	}
 }
 
-// refreshList keeps the enabled, healthy instances, as the clients' selectInstances does.
 func (c *callers) refreshList() {
-	resp, err := http.Get(c.registry + "/nacos/v1/ns/instance/list?serviceName=demo")
-	if err != nil {
-		return
+	if urls, err := c.list(); err == nil {
+		c.cache.Store(urls)
 	}
-	defer resp.Body.Close()
-	var list struct {
-		Hosts []struct {
-			IP      string
-			Port    int
-			Enabled bool
-			Healthy bool
+}
+
+// lister reads the instances callers may use from a registry, as base URLs.
+type lister func() ([]string, error)
+
+// nacosList keeps the enabled, healthy instances, as the Nacos clients'
+// selectInstances does.
+func nacosList(registry string) lister {
+	return func() ([]string, error) {
+		resp, err := http.Get(registry + "/nacos/v1/ns/instance/list?serviceName=demo")
+		if err != nil {
+			return nil, err
 		}
-	}
-	if json.NewDecoder(resp.Body).Decode(&list) != nil {
-		return
-	}
-	var urls []string
-	for _, h := range list.Hosts {
-		if h.Enabled && h.Healthy {
-			urls = append(urls, "http://"+net.JoinHostPort(h.IP, strconv.Itoa(h.Port))+"/")
+		defer resp.Body.Close()
+		var list struct {
+			Hosts []struct {
+				IP      string
+				Port    int
+				Enabled bool
+				Healthy bool
+			}
 		}
+		if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+			return nil, err
+		}
+		var urls []string
+		for _, h := range list.Hosts {
+			if h.Enabled && h.Healthy {
+				urls = append(urls, instanceURL(h.IP, h.Port))
+			}
+		}
+		return urls, nil
 	}
-	c.cache.Store(urls)
+}
+
+func instanceURL(ip string, port int) string {
+	return "http://" + net.JoinHostPort(ip, strconv.Itoa(port)) + "/"
 }
 
 func (c *callers) sendLoop(rate int) {
@@ -173,7 +189,7 @@ func startMixed(registry string, rate, probePort int) *mixedLoad {
 		refresh   time.Duration
 		keepAlive bool
 	}{{time.Second, false}, {2 * time.Second, true}, {6 * time.Second, true}} {
-		m.groups = append(m.groups, startCallers(registry, max(rate/3, 1), g.refresh, g.keepAlive))
+		m.groups = append(m.groups, startCallers(nacosList(registry), max(rate/3, 1), g.refresh, g.keepAlive))
 	}
 	go probe(probePort, m.probe)
 	return m
@@ -239,7 +255,7 @@ func startRegistryCallers(registry string, rate int) *registryCallers {
 		refresh   time.Duration
 		keepAlive bool
 	}{{time.Second, false}, {2 * time.Second, true}, {6 * time.Second, true}} {
-		r.groups = append(r.groups, startCallers(registry, max(rate/3, 1), g.refresh, g.keepAlive))
+		r.groups = append(r.groups, startCallers(nacosList(registry), max(rate/3, 1), g.refresh, g.keepAlive))
 	}
 	return r
 }

@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,11 +29,12 @@ import (
 )
 
 type wrapper struct {
-	Name  string
-	argv  []string      // before start.sh; "drainit" is replaced by -drainit
-	env   []string      // {PORT}, {NACOS} and {IP} are filled in
-	mixed bool          // callers refreshing every 1, 2 and 6 s and a probe, not the 1 s callers alone
-	grace time.Duration // the grace period, when not -grace
+	Name   string
+	argv   []string      // before start.sh; "drainit" is replaced by -drainit
+	env    []string      // {PORT}, {NACOS} and {IP} are filled in
+	mixed  bool          // callers refreshing every 1, 2 and 6 s and a probe, not the 1 s callers alone
+	consul bool          // callers of a real Consul agent, which holds the instances, not of the fake Nacos
+	grace  time.Duration // the grace period, when not -grace
 }
 
 var wrappers = []wrapper{
@@ -46,6 +48,11 @@ var wrappers = []wrapper{
 		"DRAINIT_NACOS_IP={IP}", "DRAINIT_NACOS_PORT={PORT}"}},
 	{Name: "drainit, actuator + wait", argv: []string{"drainit", "--"}, env: []string{
 		"DRAINIT_PRESTOP=http POST http://127.0.0.1:{PORT}/actuator/deregister; sleep 2s"}},
+	// A real Consul agent's health answer instead of the fake Nacos: the
+	// drop-in against the consul step.
+	{Name: "consul callers: tini", argv: []string{"tini", "--"}, consul: true},
+	{Name: "consul callers: drainit, consul + wait", argv: []string{"drainit", "--"}, consul: true, env: []string{
+		"DRAINIT_PRESTOP=consul; sleep 2s", "CONSUL_HTTP_ADDR={CONSUL}", "DRAINIT_CONSUL_SERVICE_ID=demo-{PORT}"}},
 	// The adaptive drain against the guessed sleep, with callers that
 	// refresh every 1, 2 and 6 s and a probe from the "node".
 	{Name: "mixed callers: nacos + sleep 30s", argv: []string{"drainit", "--"}, mixed: true, grace: 45 * time.Second, env: []string{
@@ -72,6 +79,7 @@ type settings struct {
 	caller  string
 	classes string
 	script  string
+	consul  *consulAgent // for the consul rows, started once
 }
 
 func main() {
@@ -117,6 +125,12 @@ func run(s settings) error {
 		return err
 	}
 	s.script, _ = filepath.Abs("bench/rollout/service/start.sh")
+	if slices.ContainsFunc(wrappers, func(w wrapper) bool { return w.consul && strings.Contains(w.Name, s.only) }) {
+		if s.consul, err = startConsul(); err != nil {
+			return err
+		}
+		defer s.consul.stop()
+	}
 	var results []benchdata.RolloutResult
 	for _, w := range wrappers {
 		if !strings.Contains(w.Name, s.only) {
@@ -165,7 +179,10 @@ func runOnce(s settings, w wrapper, dir string) (benchdata.RolloutResult, error)
 	if err := waitRegistered(registry, old.port); err != nil {
 		return benchdata.RolloutResult{}, err
 	}
-	callers := newLoad(w, srv.URL, s.rate, old.port)
+	if err := s.holdInConsul(w, old); err != nil {
+		return benchdata.RolloutResult{}, err
+	}
+	callers := newLoad(s, w, srv.URL, old.port)
 	fresh, err := startInstance(s, w, srv.URL, dir+"/new-events", 0)
 	if err != nil {
 		callers.stop()
@@ -173,6 +190,10 @@ func runOnce(s settings, w wrapper, dir string) (benchdata.RolloutResult, error)
 	}
 	defer fresh.kill()
 	if err := waitRegistered(registry, fresh.port); err != nil {
+		callers.stop()
+		return benchdata.RolloutResult{}, err
+	}
+	if err := s.holdInConsul(w, fresh); err != nil {
 		callers.stop()
 		return benchdata.RolloutResult{}, err
 	}
@@ -200,11 +221,24 @@ type load interface {
 	stop() (int64, map[string]int64)
 }
 
-func newLoad(w wrapper, registry string, rate, oldPort int) load {
-	if w.mixed {
-		return startMixed(registry, rate, oldPort)
+func newLoad(s settings, w wrapper, registry string, oldPort int) load {
+	switch {
+	case w.mixed:
+		return startMixed(registry, s.rate, oldPort)
+	case w.consul:
+		return startLoad(consulList(s.consul.addr), s.rate)
 	}
-	return startLoad(registry, rate)
+	return startLoad(nacosList(registry), s.rate)
+}
+
+// holdInConsul registers the instance with the Consul agent for the consul
+// rows, until the run ends.
+func (s settings) holdInConsul(w wrapper, in *instance) error {
+	if !w.consul {
+		return nil
+	}
+	in.onKill = append(in.onKill, func() { s.consul.deregister(in.port) })
+	return s.consul.register(in.port)
 }
 
 func waitRegistered(registry *fakeregistry.Nacos, port int) error {

@@ -57,7 +57,7 @@ func restartOnce(s settings, dir string, reenable bool) (benchdata.RestartResult
 			return result, err
 		}
 	}
-	callers := startLoad(srv.URL, s.rate)
+	callers := startLoad(nacosList(srv.URL), s.rate)
 	time.Sleep(2 * time.Second) // callers see both instances
 	first.stop(s.grace)
 	second, err := startInstance(s, w, srv.URL, dir+"/second-events", first.port)

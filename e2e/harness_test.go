@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -35,7 +36,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	resetReservedSignals()
+	resetInheritedSignals()
 	dir, err := os.MkdirTemp("", "drainit-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -76,15 +77,23 @@ func buildAndRun(m *testing.M, dir string) int {
 	return m.Run()
 }
 
-// resetReservedSignals gives 32 and 34 their default handlers back in the
-// test process, and so in every drainit it starts. GNU make leaves 32 and 33
-// ignored for what it runs, drainit passes an ignored signal on as ignored
-// (as exec would), and the Go runtime never touches these two itself; a
-// container runtime starts PID 1 with the defaults tested here.
-func resetReservedSignals() {
-	var dfl [4]uint64 // struct sigaction: SIG_DFL, no flags, no restorer, no mask
-	for _, sig := range []uintptr{32, 34} {
-		unix.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+// resetInheritedSignals gives the signals the suite sends their default
+// handlers back in the test process, and so in every drainit it starts.
+// GNU make leaves 32 and 33 ignored for what it runs, nohup HUP, a shell's
+// background job INT and QUIT; drainit passes an ignored signal on as
+// ignored (as exec would), and the Go runtime leaves a signal it found
+// ignored so; a container runtime starts PID 1 with the defaults tested
+// here.
+func resetInheritedSignals() {
+	var dfl [4]uint64                 // struct sigaction: SIG_DFL, no flags, no restorer, no mask
+	reset := []syscall.Signal{32, 34} // the runtime never handles these two
+	for _, sig := range []syscall.Signal{unix.SIGHUP, unix.SIGINT, unix.SIGQUIT} {
+		if signal.Ignored(sig) { // else the runtime's handler, which exec resets
+			reset = append(reset, sig)
+		}
+	}
+	for _, sig := range reset {
+		unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
 	}
 }
 

@@ -238,7 +238,8 @@ func TestStalledStderrDoesNotLoseTheChild(t *testing.T) {
 // With stderr stalled at -vvv the supervisor is stuck on a log write; a
 // flood of a handled signal (HUP) then fills the intake pipe. What the
 // handler could not record is counted and said once, with the count, once
-// stderr drains: never lost in silence.
+// stderr drains: never lost in silence. A SIGTERM that finds the pipe full
+// still stops the child: the signal is kept, if not each delivery.
 func TestIntakePipeLossesAreCountedAndSaid(t *testing.T) {
 	rd, wr, err := os.Pipe()
 	if err != nil {
@@ -253,6 +254,11 @@ func TestIntakePipeLossesAreCountedAndSaid(t *testing.T) {
 	waitFor(t, limit, "the intake pipe to fill", full)
 	more := time.Now() // past full, every delivery is one the handler cannot record
 	waitFor(t, limit, "half a second more of the flood", func() bool { return time.Since(more) > 500*time.Millisecond })
+	r.signal(unix.SIGTERM)
+	waitFor(t, limit, "half a second more of the flood", func() bool { return time.Since(more) > time.Second })
+	if !full() {
+		t.Fatal("the intake pipe had room when SIGTERM came: the test proves nothing")
+	}
 	stop()
 	var log syncBuffer
 	go func() {
@@ -271,7 +277,6 @@ func TestIntakePipeLossesAreCountedAndSaid(t *testing.T) {
 		t.Fatalf("no count in the line:\n%s", lastLines(log.String(), 5))
 	}
 	t.Logf("%s signals lost with a pipe of %s records", line[1], line[2])
-	r.signal(unix.SIGTERM)
 	r.expectExit(128+int(unix.SIGTERM), limit)
 }
 

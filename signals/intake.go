@@ -4,11 +4,13 @@ package signals
 
 import (
 	"encoding/binary"
+	"errors"
 	"os"
 	"os/signal"
 	"slices"
 	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -45,9 +47,11 @@ import (
 // the kernel's queue while the supervisor is behind. A handled one is
 // relayed once per delivery while the pipe has room (IntakeCapacity
 // records, 87,000 with the 1 MiB drainit asks for); past that the handler
-// counts it as dropped (Dropped) and the supervisor logs the count. Only
-// standard signals take that way, but for 32 and 34, so a full pipe takes
-// thousands of senders' kills in a row with the supervisor stalled.
+// counts it as dropped (Dropped), the supervisor logs the count, and the
+// signal is still relayed once, after what the pipe holds, as the kernel
+// keeps a standard signal pending (relayOverflowed). Only standard signals
+// take that way, but for 32 and 34, so a full pipe takes thousands of
+// senders' kills in a row with the supervisor stalled.
 //
 // The handler chains to the Go runtime's handler for SIGURG (the runtime
 // preempts goroutines with it) and for faults the kernel raises in
@@ -59,11 +63,12 @@ import (
 // starts with the mask drainit inherited (forkExecWithMask), so the child
 // starts clean.
 var (
-	intakePipe     int64       // write end
-	intakeDropped  uint64      // records the handler could not write: the pipe was full
-	intakeCapacity int         // records the pipe holds
-	chainAlways    [65]uintptr // the runtime's handler, after every record
-	chainOnFault   [65]uintptr // the runtime's handler, when si_code > 0
+	intakePipe       int64       // write end
+	intakeDropped    uint64      // records the handler could not write: the pipe was full
+	intakeOverflowed uint64      // bit sig-1: the handler could not write a record of sig
+	intakeCapacity   int         // records the pipe holds
+	chainAlways      [65]uintptr // the runtime's handler, after every record
+	chainOnFault     [65]uintptr // the runtime's handler, when si_code > 0
 )
 
 // Dropped is how many handled signals were lost to a full pipe so far.
@@ -157,14 +162,24 @@ func catch(sig syscall.Signal, act *kernelSigaction) {
 }
 
 // relay passes on what the handler caught, but for the signals that
-// drainit or the kernel raised for drainit's own reasons.
+// drainit or the kernel raised for drainit's own reasons, and then what it
+// could only mark (see relayOverflowed).
 func relay(r *os.File, ch chan<- os.Signal) {
 	self := int32(os.Getpid())
 	buf := make([]byte, recordSize*256)
 	pending := 0
+	var lastDropped uint64
+	watching := false
 	for {
+		// While drops are coming, the last mark may be set after the pipe
+		// has emptied: look again soon, not only when a record comes.
+		var deadline time.Time
+		if watching {
+			deadline = time.Now().Add(overflowRecheck)
+		}
+		r.SetReadDeadline(deadline)
 		n, err := r.Read(buf[pending:])
-		if err != nil {
+		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			return
 		}
 		pending += n
@@ -179,7 +194,31 @@ func relay(r *os.File, ch chan<- os.Signal) {
 			}
 		}
 		pending = copy(buf, buf[whole:pending])
+		watching = relayOverflowed(ch, &lastDropped)
 	}
+}
+
+const overflowRecheck = 100 * time.Millisecond
+
+// relayOverflowed passes on, once each, the signals the handler found no
+// room for: a standard signal, like the kernel's own pending set, keeps
+// that it came, not how often, so a SIGTERM in a flood of SIGHUP is never
+// lost. Without a record there is no sender, so the signals drainit may
+// raise itself (PIPE, URG, PROF, the faults) are not passed on this way.
+// It tells whether drops are still coming: the handler counts before it
+// marks, and the mark is taken before the count is read, so a mark set
+// after this look comes with a count this look has not seen.
+func relayOverflowed(ch chan<- os.Signal, lastDropped *uint64) bool {
+	marked := atomic.SwapUint64(&intakeOverflowed, 0)
+	for sig := syscall.Signal(1); marked != 0; sig, marked = sig+1, marked>>1 {
+		if marked&1 != 0 && !mayRaiseItself(sig) {
+			ch <- sig
+		}
+	}
+	dropped := Dropped()
+	coming := dropped != *lastDropped
+	*lastDropped = dropped
+	return coming
 }
 
 // sentByOther tells a signal someone sent (kill, sigqueue, tgkill from
@@ -208,4 +247,10 @@ func rtSigaction(sig syscall.Signal, act, old *kernelSigaction) error {
 		return errno
 	}
 	return nil
+}
+
+// mayRaiseItself are the signals drainit or the kernel may raise for
+// drainit's own reasons; only a record's sender tells the others from them.
+func mayRaiseItself(sig syscall.Signal) bool {
+	return sig == unix.SIGPIPE || sig == unix.SIGURG || sig == unix.SIGPROF || slices.Contains(runtimeOwned, sig)
 }

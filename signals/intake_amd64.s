@@ -2,8 +2,9 @@
 
 // intakeHandler is called by the kernel as a C signal handler (SA_SIGINFO):
 // signal number in DI, siginfo in SI, context in DX. It writes a 12-byte
-// record (signo, si_code, si_pid) to intakePipe (or counts it in
-// intakeDropped when the pipe is full), then jumps to the Go runtime's
+// record (signo, si_code, si_pid) to intakePipe (or, when the pipe is
+// full, counts it in intakeDropped and marks the signal in
+// intakeOverflowed), then jumps to the Go runtime's
 // handler where the runtime needs the signal (chainAlways, or
 // chainOnFault for a kernel-raised fault, si_code > 0). The kernel restores
 // every register on return.
@@ -26,6 +27,12 @@ TEXT ·intakeHandler(SB),NOSPLIT|NOFRAME,$0
 	JGE	written
 	LOCK // the pipe is full: count the record lost
 	INCQ	·intakeDropped(SB)
+	MOVQ	16(SP), CX // and mark its signal, after the count (see relay)
+	DECQ	CX
+	MOVQ	$1, AX
+	SHLQ	CX, AX
+	LOCK
+	ORQ	AX, ·intakeOverflowed(SB)
 written:
 	MOVQ	16(SP), DI
 	MOVQ	24(SP), SI

@@ -2,8 +2,9 @@
 
 // intakeHandler is called by the kernel as a C signal handler (SA_SIGINFO):
 // signal number in R0, siginfo in R1, context in R2, return address in R30.
-// It writes a 12-byte record (signo, si_code, si_pid) to intakePipe (or
-// counts it in intakeDropped when the pipe is full), then
+// It writes a 12-byte record (signo, si_code, si_pid) to intakePipe (or,
+// when the pipe is full, counts it in intakeDropped and marks the signal
+// in intakeOverflowed), then
 // jumps to the Go runtime's handler where the runtime needs the signal
 // (chainAlways, or chainOnFault for a kernel-raised fault, si_code > 0).
 // The kernel restores every register on return.
@@ -30,6 +31,16 @@ again:
 	ADD	$1, R4
 	STLXR	R4, (R3), R5
 	CBNZ	R5, again
+	MOVD	16(RSP), R6 // and mark its signal, after the count (see relay)
+	SUB	$1, R6
+	MOVD	$1, R7
+	LSL	R6, R7, R7
+	MOVD	$·intakeOverflowed(SB), R3
+mark:
+	LDAXR	(R3), R4
+	ORR	R7, R4
+	STLXR	R4, (R3), R5
+	CBNZ	R5, mark
 written:
 	MOVD	16(RSP), R0
 	MOVD	24(RSP), R1

@@ -174,23 +174,16 @@ func classify(resp *http.Response, err error) string {
 	return "other"
 }
 
-// mixedLoad is callers of three kinds, a third of the rate each: refreshing
-// every 1 s with a new connection per request, every 2 s and every 6 s over
-// kept-alive connections; and a kubelet-like probe of the old instance
-// from another loopback address (127.0.0.2) every second.
+// mixedLoad is the registry's callers of three kinds (see
+// registryCallers) and a kubelet-like probe of the old instance from
+// another loopback address (127.0.0.2) every second.
 type mixedLoad struct {
-	groups []*callers
-	probe  chan struct{}
+	*registryCallers
+	probe chan struct{}
 }
 
 func startMixed(registry string, rate, probePort int) *mixedLoad {
-	m := &mixedLoad{probe: make(chan struct{})}
-	for _, g := range []struct {
-		refresh   time.Duration
-		keepAlive bool
-	}{{time.Second, false}, {2 * time.Second, true}, {6 * time.Second, true}} {
-		m.groups = append(m.groups, startCallers(nacosList(registry), max(rate/3, 1), g.refresh, g.keepAlive))
-	}
+	m := &mixedLoad{registryCallers: startRegistryCallers(registry, rate), probe: make(chan struct{})}
 	go probe(probePort, m.probe)
 	return m
 }
@@ -218,16 +211,7 @@ const probeAddr = "127.0.0.2"
 
 func (m *mixedLoad) stop() (int64, map[string]int64) {
 	close(m.probe)
-	var sent int64
-	failures := map[string]int64{}
-	for _, g := range m.groups {
-		n, f := g.stop()
-		sent += n
-		for k, v := range f {
-			failures[k] += v
-		}
-	}
-	return sent, failures
+	return m.registryCallers.stop()
 }
 
 // startFixed is callers that send to one URL (a Service's ClusterIP) at

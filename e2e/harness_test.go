@@ -10,7 +10,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,13 +18,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
 
 	"github.com/drainit/drainit/internal/pidns"
+	"github.com/drainit/drainit/internal/testkit"
 	"golang.org/x/sys/unix"
 )
 
@@ -204,13 +203,7 @@ func (r *run) expectExit(want int, limit time.Duration) {
 // waitFor polls cond until it holds or limit passes.
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Poll(t, limit, 20*time.Millisecond, what, cond)
 }
 
 func childrenOf(pid int) []int { return pidns.Children(pid) }
@@ -290,21 +283,6 @@ func (l sigLog) waitFor(sig syscall.Signal) {
 }
 
 // syncBuffer lets a test read drainit's output while it is still running.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer struct{ testkit.SyncBuffer }
 
 func (b *syncBuffer) Len() int { return len(b.String()) }

@@ -248,7 +248,12 @@ func TestIntakePipeLossesAreCountedAndSaid(t *testing.T) {
 	t.Cleanup(func() { rd.Close(); wr.Close() })
 	// The child ignores HUP: each forwarded one is discarded by the kernel.
 	r := start(t, opts{setup: func(cmd *exec.Cmd) { cmd.Stderr = wr }}, "-vvv", "--", testprog, "launch", "-", "HUP", "sleep", "600")
-	waitFor(t, limit, "the child to start", func() bool { return len(childrenOf(r.pid)) > 0 })
+	// Until the child has exec'd, drainit also holds both ends of the pipe
+	// that reports an exec failure.
+	waitFor(t, limit, "the child to exec sleep", func() bool {
+		kids := childrenOf(r.pid)
+		return len(kids) > 0 && strings.HasPrefix(readFile(t, fmt.Sprintf("/proc/%d/cmdline", kids[0])), "sleep\x00")
+	})
 	full := intakePipeFull(t, r, wr)
 	stop := flood(r, limit, unix.SIGHUP, unix.SIGHUP)
 	waitFor(t, limit, "the intake pipe to fill", full)

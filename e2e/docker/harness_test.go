@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	kit "github.com/drainit/drainit/internal/testkit"
 )
 
 const (
@@ -135,13 +137,7 @@ func network(t *testing.T) string {
 
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	kit.Poll(t, limit, 100*time.Millisecond, what, cond)
 }
 
 func firstLine(b []byte) string {

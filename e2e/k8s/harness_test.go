@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	kit "github.com/drainit/drainit/internal/testkit"
 )
 
 const (
@@ -207,21 +209,8 @@ func (w *watch) terminated(t *testing.T, container string) (code int, reason str
 // logs follows a container's output from its start until it ends: the
 // kubelet's log of a deleted pod goes with it.
 type logs struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
+	kit.SyncBuffer
 	done chan struct{}
-}
-
-func (l *logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }
 
 func (c *cluster) follow(pod, container string) *logs {
@@ -257,13 +246,7 @@ func (l *logs) ended(t *testing.T) string {
 
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	kit.Poll(t, limit, 100*time.Millisecond, what, cond)
 }
 
 // expect fails for each of want that text lacks.

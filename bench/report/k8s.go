@@ -135,8 +135,8 @@ more, the JVM dying without deregistering. The preStop hook is as safe, but need
 image and always waits its 30 s.
 
 **Where it differs from the models.** The loopback and container benches (sections 2 and 2b) have registry
-callers only, which move on when their cache refreshes: there quiet ends 3 s after the last of them (about
-10 s, against 35 s for a sleep). In the cluster, kept-alive callers through the ClusterIP keep the old pod
+callers only, which move on when their cache refreshes: there quiet ends 3 s after the last of them (the stop
+takes about 12 s, against 35 s with a 30 s sleep). In the cluster, kept-alive callers through the ClusterIP keep the old pod
 busy until its maximum, so the adaptive drain takes as long as the guessed sleep, and loses nothing either
 way. One run (bash, first rollout) saw 9,843 non-2xx answers on the kept-alive connections; it did not
 happen again in any other run and is not understood.

@@ -91,8 +91,9 @@ func startJavaAppWith(t *testing.T, port int, o opts, wrap []string, env ...stri
 	o.env = append(append(o.env, env...), "PORT="+strconv.Itoa(port), "EVENTS_FILE="+app.events, "SHUTDOWN_DRAIN_SECONDS=1")
 	app.run = start(t, o, append(slices.Clone(wrap), exampleApp(t))...)
 	health := fmt.Sprintf("http://127.0.0.1:%d/actuator/health", port)
+	client := o.netns.client(5 * time.Second)
 	waitFor(t, time.Minute, "the app to answer", func() bool {
-		resp, err := http.Get(health)
+		resp, err := client.Get(health)
 		if err == nil {
 			resp.Body.Close()
 		}

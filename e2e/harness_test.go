@@ -110,6 +110,7 @@ type opts struct {
 	name  string   // drainit (default), tini or dumb-init
 	plain bool     // run as a subreaper, not as PID 1 of a new namespace
 	via   []string // a launcher that execs drainit, e.g. testprog launch
+	netns *netns   // a network namespace to start in; nil: the machine's
 	setup func(*exec.Cmd)
 }
 
@@ -136,6 +137,7 @@ func start(t *testing.T, o opts, args ...string) *run {
 		needRoot(t)
 		cmd = pidns.Command(argv...)
 	}
+	o.netns.enter(t, cmd)
 	r := &run{t: t}
 	cmd.Env = append(os.Environ(), o.env...)
 	cmd.Stdout, cmd.Stderr = &r.stdout, &r.stderr

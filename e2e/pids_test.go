@@ -108,7 +108,7 @@ func TestPidsLimitReachedByTheApp(t *testing.T) {
 	app := startJavaAppWith(t, freePort(t), opts{setup: g.enter}, nil,
 		"DRAINIT_PRESTOP=http POST "+registry+"/out; quiet 1s max 2s", "DRAINIT_GRACE_PERIOD=20s", "DRAINIT_STOP_TIMEOUT=3s")
 	before := threads(app.pid)
-	startCaller(t, &listing{}, "http://127.0.0.1:"+strconv.Itoa(app.port)+"/", 0, true, "")
+	startCaller(t, nil, &listing{}, "http://127.0.0.1:"+strconv.Itoa(app.port)+"/", 0, true, "")
 	g.fill()
 	// What is tested is a stretch of time at the limit: the sampler reads
 	// the traffic once a second meanwhile.

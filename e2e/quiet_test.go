@@ -33,14 +33,14 @@ type caller struct {
 	done sync.WaitGroup
 }
 
-func startCaller(t *testing.T, l *listing, url string, refresh time.Duration, keepAlive bool, from string) *caller {
+func startCaller(t *testing.T, ns *netns, l *listing, url string, refresh time.Duration, keepAlive bool, from string) *caller {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &caller{stop: cancel}
 	dialer := &net.Dialer{}
 	if from != "" {
 		dialer.LocalAddr = &net.TCPAddr{IP: net.ParseIP(from)}
 	}
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DialContext: dialer.DialContext, DisableKeepAlives: !keepAlive}}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DialContext: ns.dial(dialer), DisableKeepAlives: !keepAlive}}
 	c.done.Add(1)
 	go func() {
 		defer c.done.Done()
@@ -70,6 +70,7 @@ func (c *caller) lastSent() time.Time { return time.UnixMilli(c.last.Load()) }
 // and returns drainit, when the drain signal was sent and when the JVM got
 // SIGTERM.
 type quietRun struct {
+	ns      *netns // the app's, drainit's and the callers' own
 	app     *javaApp
 	listing *listing
 	url     string
@@ -86,8 +87,9 @@ func runQuiet(t *testing.T, quiet string, env []string, callers func(q *quietRun
 // runQuietAs is runQuiet with o for drainit and wrap in front of start.sh.
 func runQuietAs(t *testing.T, quiet string, env []string, o opts, wrap []string, callers func(q *quietRun)) *quietRun {
 	t.Helper()
-	q := &quietRun{listing: &listing{}}
-	registry := serve(t, q.listing)
+	q := &quietRun{ns: newNetns(t), listing: &listing{}}
+	o.netns = q.ns
+	registry := q.ns.serve(t, q.listing)
 	port := freePort(t)
 	q.url = "http://127.0.0.1:" + strconv.Itoa(port) + "/"
 	env = append(env, "DRAINIT_PRESTOP=http POST "+registry+"/out; "+quiet, "DRAINIT_GRACE_PERIOD=40s",
@@ -114,7 +116,7 @@ func (q *quietRun) took() time.Duration { return q.sigterm.Sub(q.sent) }
 // its maximum, and not before.
 func TestQuietFastCallers(t *testing.T) {
 	var fast *caller
-	q := runQuiet(t, "quiet 1s max 20s", nil, func(q *quietRun) { fast = startCaller(t, q.listing, q.url, 500*time.Millisecond, false, "") })
+	q := runQuiet(t, "quiet 1s max 20s", nil, func(q *quietRun) { fast = startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "") })
 	if !strings.Contains(q.stderr, "quiet: callers have stopped") {
 		t.Fatalf("quiet not reached:\n%s", q.stderr)
 	}
@@ -132,8 +134,8 @@ func TestQuietFastCallers(t *testing.T) {
 func TestQuietHeldByASlowCaller(t *testing.T) {
 	var slow *caller
 	q := runQuiet(t, "quiet 1s max 20s", nil, func(q *quietRun) {
-		startCaller(t, q.listing, q.url, 500*time.Millisecond, false, "")
-		slow = startCaller(t, q.listing, q.url, 3*time.Second, true, "")
+		startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
+		slow = startCaller(t, q.ns, q.listing, q.url, 3*time.Second, true, "")
 	})
 	if gap := q.sigterm.Sub(slow.lastSent()); gap < time.Second-100*time.Millisecond {
 		t.Errorf("the JVM got SIGTERM %v after the slow caller's last request, before 1s of quiet", gap)
@@ -146,7 +148,7 @@ func TestQuietHeldByASlowCaller(t *testing.T) {
 // A stream that never stops (here, a kept-alive caller that ignores the
 // registry) holds the step to its maximum, which is logged.
 func TestQuietStreamHeldToTheMaximum(t *testing.T) {
-	q := runQuiet(t, "quiet 1s max 3s", nil, func(q *quietRun) { startCaller(t, q.listing, q.url, 0, true, "") })
+	q := runQuiet(t, "quiet 1s max 3s", nil, func(q *quietRun) { startCaller(t, q.ns, q.listing, q.url, 0, true, "") })
 	if !strings.Contains(q.stderr, "quiet: maximum reached with callers still sending") {
 		t.Errorf("the maximum was not logged:\n%s", q.stderr)
 	}
@@ -159,8 +161,8 @@ func TestQuietStreamHeldToTheMaximum(t *testing.T) {
 // connection; they are not callers.
 func TestQuietIgnoresProbesFromHostIP(t *testing.T) {
 	q := runQuiet(t, "quiet 1s max 20s", []string{"HOST=0.0.0.0", "HOST_IP=127.0.0.2"}, func(q *quietRun) {
-		startCaller(t, q.listing, q.url, 500*time.Millisecond, false, "")
-		startCaller(t, q.listing, q.url, 0, true, "127.0.0.2")
+		startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
+		startCaller(t, q.ns, q.listing, q.url, 0, true, "127.0.0.2")
 	})
 	if !strings.Contains(q.stderr, "quiet: callers have stopped") || q.took() > 10*time.Second {
 		t.Errorf("the probes held the drain (%v):\n%s", q.took(), q.stderr)
@@ -170,7 +172,7 @@ func TestQuietIgnoresProbesFromHostIP(t *testing.T) {
 // Where netlink is refused, /proc/net/tcp still shows new connections.
 func TestQuietFromProc(t *testing.T) {
 	q := runQuiet(t, "quiet 1s max 20s", []string{"DRAINIT_QUIET_SOURCE=proc"}, func(q *quietRun) {
-		startCaller(t, q.listing, q.url, 500*time.Millisecond, false, "")
+		startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
 	})
 	if !strings.Contains(q.stderr, `source=/proc/net/tcp`) || !strings.Contains(q.stderr, "quiet: callers have stopped") {
 		t.Errorf("the /proc source did not see the callers stop:\n%s", q.stderr)
@@ -205,7 +207,7 @@ func TestQuietAppUnderAnotherUser(t *testing.T) {
 	asNobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
 	var fast *caller
 	q := runQuietAs(t, "quiet 1s max 20s", nil, noPtrace, asNobody, func(q *quietRun) {
-		fast = startCaller(t, q.listing, q.url, 500*time.Millisecond, false, "")
+		fast = startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
 	})
 	if !strings.Contains(q.stderr, `owners="socket owner uid 65534`) {
 		t.Errorf("the log does not say the app's port was told by its owner:\n%s", q.stderr)

@@ -17,6 +17,7 @@ if [ "${1:-}" = --docker ]; then
 fi
 command -v javac >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v unshare >/dev/null || missing+=(util-linux)
+command -v ip >/dev/null || missing+=(iproute2)
 command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

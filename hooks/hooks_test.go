@@ -8,9 +8,11 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/drainit/drainit/internal/fakeregistry"
 	"github.com/drainit/drainit/internal/redact"
 )
 
@@ -139,5 +141,38 @@ func TestNacosStepAgainstServersThatAreNotNacos(t *testing.T) {
 	}
 	if err != nil && (strings.Contains(err.Error(), "\n") || strings.Count(err.Error(), "; ") != 1) {
 		t.Errorf("two servers' errors not on one line joined by '; ': %q", err)
+	}
+}
+
+// The start-up re-enable and the drain may want a token at once: one login
+// serves both (each is a bcrypt check on the server).
+func TestNacosLogsInOnceWhenAskedAtOnce(t *testing.T) {
+	nacos := fakeregistry.NewNacos()
+	nacos.V3, nacos.Username, nacos.Password = true, "drainit", "s3cret"
+	srv := httptest.NewServer(nacos)
+	defer srv.Close()
+	environ := map[string]string{"DRAINIT_NACOS_ADDR": srv.URL, "DRAINIT_NACOS_SERVICE": "demo", "DRAINIT_NACOS_IP": "10.1.2.3",
+		"DRAINIT_NACOS_PORT": "8080", "DRAINIT_NACOS_USERNAME": "drainit", "DRAINIT_NACOS_PASSWORD": "s3cret"}
+	step, err := parseNacos(nil, input{environ: environ, secrets: &redact.Secrets{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	tokens := make([]string, 8)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tokens[i], _ = step.(*nacosStep).token(context.Background(), srv.URL)
+		}()
+	}
+	wg.Wait()
+	if n := nacos.Count("nacos login /nacos/v3/auth/user/login"); n != 1 {
+		t.Errorf("%d logins for 8 callers at once, want 1", n)
+	}
+	for _, tok := range tokens {
+		if tok == "" || tok != tokens[0] {
+			t.Fatalf("tokens %q, want one and the same", tokens)
+		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/drainit/drainit/internal/envconf"
@@ -42,8 +41,11 @@ type nacosStep struct {
 	addrs   []string
 	secrets *redact.Secrets // the token each login obtains is added
 
-	mu     sync.Mutex
-	tokens map[string]nacosToken // by server: each login is a bcrypt check there
+	// One login at a time: the start-up re-enable and the drain may ask
+	// for a server's token at once, and each login is a bcrypt check
+	// there. tokens is only touched holding it.
+	loginTurn chan struct{}
+	tokens    map[string]nacosToken // by server
 }
 
 type nacosToken struct {
@@ -86,7 +88,7 @@ func parseNacos(args []string, in input) (Step, error) {
 		cfg.Password = strings.TrimSpace(string(data))
 	}
 	in.secrets.Add(cfg.Password, url.QueryEscape(cfg.Password))
-	return &nacosStep{cfg: cfg, addrs: addrs, tokens: map[string]nacosToken{}, secrets: in.secrets}, nil
+	return &nacosStep{cfg: cfg, addrs: addrs, loginTurn: make(chan struct{}, 1), tokens: map[string]nacosToken{}, secrets: in.secrets}, nil
 }
 
 func (s *nacosStep) String() string {
@@ -254,19 +256,20 @@ func (s *nacosStep) token(ctx context.Context, addr string) (string, error) {
 	if s.cfg.Username == "" {
 		return "", nil
 	}
-	s.mu.Lock()
-	t := s.tokens[addr]
-	s.mu.Unlock()
-	if t.value != "" && time.Now().Before(t.until) {
+	select {
+	case s.loginTurn <- struct{}{}:
+		defer func() { <-s.loginTurn }()
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	if t := s.tokens[addr]; t.value != "" && time.Now().Before(t.until) {
 		return t.value, nil
 	}
 	value, ttl, err := s.login(ctx, addr)
 	if err != nil {
 		return "", err
 	}
-	s.mu.Lock()
 	s.tokens[addr] = nacosToken{value: value, until: time.Now().Add(ttl * 9 / 10)}
-	s.mu.Unlock()
 	return value, nil
 }
 

@@ -205,9 +205,11 @@ const overflowRecheck = 100 * time.Millisecond
 // that it came, not how often, so a SIGTERM in a flood of SIGHUP is never
 // lost. Without a record there is no sender, so the signals drainit may
 // raise itself (PIPE, URG, PROF, the faults) are not passed on this way.
-// It tells whether drops are still coming: the handler counts before it
-// marks, and the mark is taken before the count is read, so a mark set
-// after this look comes with a count this look has not seen.
+// It tells whether drops are still coming, so that the relay looks again
+// without waiting for a record. The handler counts before it marks, and
+// the mark is taken here before the count is read: a mark this look missed
+// comes with a count it has not seen, or (counted after it) from a
+// delivery that found the pipe full, whose records bring the relay back.
 func relayOverflowed(ch chan<- os.Signal, lastDropped *uint64) bool {
 	marked := atomic.SwapUint64(&intakeOverflowed, 0)
 	for sig := syscall.Signal(1); marked != 0; sig, marked = sig+1, marked>>1 {

@@ -2,11 +2,12 @@
 // (unshare, as root) and as a subreaper, with real children.
 //
 // Two kinds of test: those that read or load what the machine shares run
-// alone, one after another (the quiet step reads the host's network
-// namespace and its counters, the storms fill root's signal queue, the
+// alone, one after another (the storms fill root's signal queue, the
 // zombie floods and the timing checks want the CPU); those that only wait
 // on servers and processes of their own call t.Parallel and run together
-// after them (go test -parallel, see the Makefile).
+// after them (go test -parallel, see the Makefile). The quiet tests are of
+// the second kind because each runs in a network namespace of its own,
+// whose counters no other test moves.
 package e2e
 
 import (

@@ -115,6 +115,7 @@ func (q *quietRun) took() time.Duration { return q.sigterm.Sub(q.sent) }
 // drain goes on once they have been silent for the quiet time, long before
 // its maximum, and not before.
 func TestQuietFastCallers(t *testing.T) {
+	t.Parallel() // in a network namespace of its own: see runQuietAs
 	var fast *caller
 	q := runQuiet(t, "quiet 1s max 20s", nil, func(q *quietRun) { fast = startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "") })
 	if !strings.Contains(q.stderr, "quiet: callers have stopped") {
@@ -132,6 +133,7 @@ func TestQuietFastCallers(t *testing.T) {
 // A caller that refreshes only every 3 s, over a kept-alive connection,
 // holds the drain until it too has gone quiet.
 func TestQuietHeldByASlowCaller(t *testing.T) {
+	t.Parallel() // in a network namespace of its own: see runQuietAs
 	var slow *caller
 	q := runQuiet(t, "quiet 1s max 20s", nil, func(q *quietRun) {
 		startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
@@ -148,6 +150,7 @@ func TestQuietHeldByASlowCaller(t *testing.T) {
 // A stream that never stops (here, a kept-alive caller that ignores the
 // registry) holds the step to its maximum, which is logged.
 func TestQuietStreamHeldToTheMaximum(t *testing.T) {
+	t.Parallel() // in a network namespace of its own: see runQuietAs
 	q := runQuiet(t, "quiet 1s max 3s", nil, func(q *quietRun) { startCaller(t, q.ns, q.listing, q.url, 0, true, "") })
 	if !strings.Contains(q.stderr, "quiet: maximum reached with callers still sending") {
 		t.Errorf("the maximum was not logged:\n%s", q.stderr)
@@ -160,6 +163,7 @@ func TestQuietStreamHeldToTheMaximum(t *testing.T) {
 // Probes from HOST_IP keep coming, here every 50 ms on a kept-alive
 // connection; they are not callers.
 func TestQuietIgnoresProbesFromHostIP(t *testing.T) {
+	t.Parallel() // in a network namespace of its own: see runQuietAs
 	q := runQuiet(t, "quiet 1s max 20s", []string{"HOST=0.0.0.0", "HOST_IP=127.0.0.2"}, func(q *quietRun) {
 		startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
 		startCaller(t, q.ns, q.listing, q.url, 0, true, "127.0.0.2")
@@ -171,6 +175,7 @@ func TestQuietIgnoresProbesFromHostIP(t *testing.T) {
 
 // Where netlink is refused, /proc/net/tcp still shows new connections.
 func TestQuietFromProc(t *testing.T) {
+	t.Parallel() // in a network namespace of its own: see runQuietAs
 	q := runQuiet(t, "quiet 1s max 20s", []string{"DRAINIT_QUIET_SOURCE=proc"}, func(q *quietRun) {
 		startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
 	})
@@ -182,6 +187,7 @@ func TestQuietFromProc(t *testing.T) {
 // With no traffic before the drain, silence proves nothing: it says so and
 // waits for the maximum.
 func TestQuietWithTooLittleTrafficWaitsForTheMaximum(t *testing.T) {
+	t.Parallel() // in a network namespace of its own: see runQuietAs
 	q := runQuiet(t, "quiet 1s max 3s", nil, func(*quietRun) {})
 	if !strings.Contains(q.stderr, "too little traffic before the drain") {
 		t.Errorf("not said:\n%s", q.stderr)
@@ -197,6 +203,7 @@ func TestQuietWithTooLittleTrafficWaitsForTheMaximum(t *testing.T) {
 // waits for the callers as it does for an app of its own user (before, it
 // said the app held no listening socket and forwarded at once).
 func TestQuietAppUnderAnotherUser(t *testing.T) {
+	t.Parallel() // in a network namespace of its own: see runQuietAs
 	app := filepath.Dir(exampleApp(t))
 	for _, dir := range []string{binDir, app} {
 		if err := os.Chmod(dir, 0o755); err != nil {

@@ -262,7 +262,7 @@ func TestDrainNacos3WithLogin(t *testing.T) {
 	}
 	// The test's own login, then drainit's one: its token served every call.
 	if n := nacos.Count("nacos login /nacos/v3/auth/user/login"); n != 2 {
-		t.Errorf("%d logins, want the test's and drainit's one", n)
+		t.Errorf("%d logins, want the test's and drainit's one; registry: %v\ndrainit:\n%s", n, nacos.Events(), r.stderr.String())
 	}
 }
 

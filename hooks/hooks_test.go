@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -173,6 +174,58 @@ func TestNacosLogsInOnceWhenAskedAtOnce(t *testing.T) {
 	for _, tok := range tokens {
 		if tok == "" || tok != tokens[0] {
 			t.Fatalf("tokens %q, want one and the same", tokens)
+		}
+	}
+}
+
+// The drain cancels the start-up re-enable, maybe while it logs in: the
+// login goes on, and the drain, asking next, waits for it and reuses its
+// token rather than logging in a second time.
+func TestNacosLoginCancelledMidwayServesTheNextCaller(t *testing.T) {
+	nacos := fakeregistry.NewNacos()
+	nacos.V3, nacos.Username, nacos.Password = true, "drainit", "s3cret"
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/login") {
+			<-release
+		}
+		nacos.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	defer unblock()
+	environ := map[string]string{"DRAINIT_NACOS_ADDR": srv.URL, "DRAINIT_NACOS_SERVICE": "demo", "DRAINIT_NACOS_IP": "10.1.2.3",
+		"DRAINIT_NACOS_PORT": "8080", "DRAINIT_NACOS_USERNAME": "drainit", "DRAINIT_NACOS_PASSWORD": "s3cret"}
+	parsed, err := parseNacos(nil, input{environ: environ, secrets: &redact.Secrets{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := parsed.(*nacosStep)
+	startUp, cancel := context.WithCancel(context.Background())
+	first := make(chan error, 1)
+	go func() { _, err := step.token(startUp, srv.URL); first <- err }()
+	waitUntil(t, func() bool { step.mu.Lock(); defer step.mu.Unlock(); return step.logins[srv.URL] != nil })
+	cancel()
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the cancelled caller got %v, want context.Canceled", err)
+	}
+	second := make(chan string, 1)
+	go func() { tok, _ := step.token(context.Background(), srv.URL); second <- tok }()
+	unblock()
+	if tok := <-second; tok == "" {
+		t.Fatal("no token for the second caller")
+	}
+	if n := nacos.Count("nacos login /nacos/v3/auth/user/login"); n != 1 {
+		t.Errorf("%d logins, want the one the start-up work began", n)
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
 		}
 	}
 }

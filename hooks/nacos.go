@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/drainit/drainit/internal/envconf"
@@ -41,12 +42,25 @@ type nacosStep struct {
 	addrs   []string
 	secrets *redact.Secrets // the token each login obtains is added
 
-	// One login at a time: the start-up re-enable and the drain may ask
-	// for a server's token at once, and each login is a bcrypt check
-	// there. tokens is only touched holding it.
-	loginTurn chan struct{}
-	tokens    map[string]nacosToken // by server
+	// One login per server at a time, each a bcrypt check there: the
+	// start-up re-enable and the drain may ask at once, and the drain
+	// cancels the start-up work, maybe mid-login.
+	mu     sync.Mutex
+	tokens map[string]nacosToken  // by server
+	logins map[string]*nacosLogin // in flight, by server
 }
+
+// nacosLogin is a login in flight; done is closed once value and err are
+// set.
+type nacosLogin struct {
+	done  chan struct{}
+	value string
+	err   error
+}
+
+// nacosLoginFor bounds a login, which goes on when the one who asked for
+// it stops waiting, so that the next one to ask reuses it.
+var nacosLoginFor = 10 * time.Second
 
 type nacosToken struct {
 	value string
@@ -88,7 +102,7 @@ func parseNacos(args []string, in input) (Step, error) {
 		cfg.Password = strings.TrimSpace(string(data))
 	}
 	in.secrets.Add(cfg.Password, url.QueryEscape(cfg.Password))
-	return &nacosStep{cfg: cfg, addrs: addrs, loginTurn: make(chan struct{}, 1), tokens: map[string]nacosToken{}, secrets: in.secrets}, nil
+	return &nacosStep{cfg: cfg, addrs: addrs, tokens: map[string]nacosToken{}, logins: map[string]*nacosLogin{}, secrets: in.secrets}, nil
 }
 
 func (s *nacosStep) String() string {
@@ -252,25 +266,43 @@ func (s *nacosStep) forbidden(err error) error {
 }
 
 // token logs in once per server and reuses the token for most of its TTL.
+// A caller waits for a login in flight, as long as its ctx lets it.
 func (s *nacosStep) token(ctx context.Context, addr string) (string, error) {
 	if s.cfg.Username == "" {
 		return "", nil
 	}
-	select {
-	case s.loginTurn <- struct{}{}:
-		defer func() { <-s.loginTurn }()
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
+	s.mu.Lock()
 	if t := s.tokens[addr]; t.value != "" && time.Now().Before(t.until) {
+		s.mu.Unlock()
 		return t.value, nil
 	}
-	value, ttl, err := s.login(ctx, addr)
-	if err != nil {
-		return "", err
+	l := s.logins[addr]
+	if l == nil {
+		l = &nacosLogin{done: make(chan struct{})}
+		s.logins[addr] = l
+		go s.logIn(addr, l)
 	}
-	s.tokens[addr] = nacosToken{value: value, until: time.Now().Add(ttl * 9 / 10)}
-	return value, nil
+	s.mu.Unlock()
+	select {
+	case <-l.done:
+		return l.value, l.err
+	case <-ctx.Done():
+		return "", fmt.Errorf("login as %s: %w", s.cfg.Username, context.Cause(ctx))
+	}
+}
+
+func (s *nacosStep) logIn(addr string, l *nacosLogin) {
+	ctx, cancel := context.WithTimeout(context.Background(), nacosLoginFor)
+	defer cancel()
+	value, ttl, err := s.login(ctx, addr)
+	s.mu.Lock()
+	delete(s.logins, addr)
+	if err == nil {
+		s.tokens[addr] = nacosToken{value: value, until: time.Now().Add(ttl * 9 / 10)}
+	}
+	s.mu.Unlock()
+	l.value, l.err = value, err
+	close(l.done)
 }
 
 // login tries Nacos 3's login, then 1.x/2.x's where the server does not

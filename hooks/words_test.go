@@ -26,6 +26,8 @@ func TestSplitWords(t *testing.T) {
 		{`http -H "Authorization: Bearer x y" URL`, []string{"http", "-H", "Authorization: Bearer x y", "URL"}},
 		{`a\ b "" c`, []string{"a b", "", "c"}},
 		{`  spaced   out  `, []string{"spaced", "out"}},
+		// A backslash escapes inside double quotes, not inside single ones.
+		{`"d\"e" "a\\b" 'c\d'`, []string{`d"e`, `a\b`, `c\d`}},
 	}
 	for _, tt := range tests {
 		got, err := splitWords(tt.in)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/bench/benchdata"
+	"github.com/drainit/drainit/internal/kubefixture"
 )
 
 // The rolling update in a real Kubernetes (-k8s): the project's own
@@ -240,19 +241,8 @@ spec:
   selector: {app: app}
   ports: [{port: 80, targetPort: 8080}]
 ---
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: drainit}
-rules:
-- {apiGroups: [""], resources: [pods], verbs: [get]}
-- {apiGroups: [""], resources: [events], verbs: [create, get, patch]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: drainit}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: drainit}
-subjects: [{kind: ServiceAccount, name: default}]
 `)
+	b.WriteString(kubefixture.RBAC)
 	return b.String()
 }
 

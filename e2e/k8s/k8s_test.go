@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drainit/drainit/internal/kubefixture"
 )
 
 // The drain the tests give the example app: deregister through the app's
@@ -213,21 +215,7 @@ func TestPodPidsLimitReachedByTheApp(t *testing.T) {
 	}
 }
 
-// rbac lets the namespace's default service account read its pods and
-// post events: what drainit needs for the real deadline and the Events.
-const rbac = `apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {name: drainit}
-rules:
-- {apiGroups: [""], resources: [pods], verbs: [get]}
-- {apiGroups: [""], resources: [events], verbs: [create, get, patch]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {name: drainit}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: drainit}
-subjects: [{kind: ServiceAccount, name: default}]
-`
+const rbac = kubefixture.RBAC
 
 // kubectl delete --grace-period=5 on a pod whose spec (and
 // DRAINIT_GRACE_PERIOD) says 60, during a 30 s drain: the kubelet's SIGKILL

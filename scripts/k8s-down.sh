@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Removes every trace of the test cluster that k8s-up.sh started: its
 # processes by pid (and the pods' processes, through their shims), the
-# kube-proxy and CNI iptables chains, the cni0 bridge, the pods' network
+# kube-proxy, kubelet and CNI iptables chains (IPv4 and IPv6), the cni0 bridge, the pods' network
 # namespaces, the kubelet's and containerd's mounts, and the state. The
 # built binaries are kept (scripts/k8s-build.sh). --quiet: say nothing when
 # there is nothing to remove.
@@ -9,7 +9,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/k8s-env.sh
 quiet=${1:-}
-[ -d "$K8S_STATE" ] || [ -d "$K8S_RUN" ] || { [ "$quiet" = --quiet ] || echo "k8s-down: nothing to remove"; exit 0; }
+chains_left() { { iptables-save; ip6tables-save; } 2>/dev/null | grep -qE '^:(KUBE|CNI)-'; }
+[ -d "$K8S_STATE" ] || [ -d "$K8S_RUN" ] || chains_left || { [ "$quiet" = --quiet ] || echo "k8s-down: nothing to remove"; exit 0; }
 
 stop() { # NAME [SIGNAL]: SIGNAL (TERM), then KILL after 5 s, by the pid k8s-up recorded
   local file=$K8S_RUN/$1.pid pid
@@ -41,15 +42,17 @@ done
 for name in kube-proxy kube-scheduler kube-controller-manager kube-apiserver containerd etcd; do stop "$name"; done
 [ -x "$K8S_BIN/kube-proxy" ] && "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1
 
-# iptables: kube-proxy's and the CNI plugins' chains, and the jumps to them.
-for table in filter nat mangle; do
-  iptables-save -t "$table" 2>/dev/null | grep -E '^-A .*-j (KUBE-|CNI-)' | sed 's/^-A/-D/' |
-    while read -r rule; do eval "iptables -t $table $rule" 2>/dev/null; done
-  for chain in $(iptables-save -t "$table" 2>/dev/null | sed -n 's/^:\(\(KUBE\|CNI\)-[^ ]*\) .*/\1/p'); do
-    iptables -t "$table" -F "$chain" 2>/dev/null
-  done
-  for chain in $(iptables-save -t "$table" 2>/dev/null | sed -n 's/^:\(\(KUBE\|CNI\)-[^ ]*\) .*/\1/p'); do
-    iptables -t "$table" -X "$chain" 2>/dev/null
+# iptables: kube-proxy's, the kubelet's (IPv4 and IPv6) and the CNI
+# plugins' chains, and the jumps to them.
+for ipt in iptables ip6tables; do
+  for table in filter nat mangle; do
+    "$ipt-save" -t "$table" 2>/dev/null | grep -E '^-A .*-j (KUBE-|CNI-)' | sed 's/^-A/-D/' |
+      while read -r rule; do eval "$ipt -t $table $rule" 2>/dev/null; done
+    for op in -F -X; do
+      for chain in $("$ipt-save" -t "$table" 2>/dev/null | sed -n 's/^:\(\(KUBE\|CNI\)-[^ ]*\) .*/\1/p'); do
+        "$ipt" -t "$table" "$op" "$chain" 2>/dev/null
+      done
+    done
   done
 done
 ip link del cni0 2>/dev/null

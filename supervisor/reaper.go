@@ -20,10 +20,12 @@ import (
 // It does not wait for SIGCHLD: a goroutine blocks in waitid until a child
 // has exited, so no storm of other signals, full channel or stalled log
 // writer can delay or lose a reap.
+//
+// There is one per process, as Wait4(-1) is process-wide: a second reaper
+// (a second Run in the same process, as in the tests) would take the first
+// one's children and lose their statuses.
 type reaper struct {
-	log        *slog.Logger
-	warnOnReap bool
-	childMask  unix.Sigset_t // every child starts with it
+	settings atomic.Pointer[reapSettings]
 
 	// mu is held across fork and registration so that reap cannot collect a
 	// new child before its waiter exists.
@@ -35,15 +37,32 @@ type reaper struct {
 	noneLeft atomic.Bool   // drainit has no children
 }
 
-func newReaper(log *slog.Logger, warnOnReap bool, childMask unix.Sigset_t) *reaper {
-	return &reaper{
-		log:        log,
-		warnOnReap: warnOnReap,
-		childMask:  childMask,
-		waiters:    map[int]chan unix.WaitStatus{},
-		started:    make(chan struct{}, 1),
-		changed:    make(chan struct{}, 1),
-	}
+// reapSettings are the current run's: how to log and the children's mask.
+type reapSettings struct {
+	log        *slog.Logger
+	warnOnReap bool
+	childMask  unix.Sigset_t // every child starts with it
+}
+
+var (
+	processReaper     *reaper
+	processReaperOnce sync.Once
+)
+
+// useReaper returns the process's reaper, watching from its first use, with
+// this run's settings.
+func useReaper(log *slog.Logger, warnOnReap bool, childMask unix.Sigset_t) *reaper {
+	processReaperOnce.Do(func() {
+		processReaper = &reaper{
+			waiters: map[int]chan unix.WaitStatus{},
+			started: make(chan struct{}, 1),
+			changed: make(chan struct{}, 1),
+		}
+		processReaper.settings.Store(&reapSettings{log: log})
+		go processReaper.watch()
+	})
+	processReaper.settings.Store(&reapSettings{log: log, warnOnReap: warnOnReap, childMask: childMask})
+	return processReaper
 }
 
 // watch reaps every child as soon as it exits, for as long as drainit runs.
@@ -56,7 +75,7 @@ func (r *reaper) watch() {
 		case unix.EINTR:
 			continue
 		default:
-			r.log.Error("waitid failed", "err", err)
+			r.settings.Load().log.Error("waitid failed", "err", err)
 			return
 		}
 		none := r.reap()
@@ -75,7 +94,7 @@ func (r *reaper) start(path string, argv []string, attr *syscall.ProcAttr) (int,
 	path, argv = signals.ThroughLauncher(path, argv)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	pid, err := forkExecWithMask(path, argv, attr, r.childMask)
+	pid, err := forkExecWithMask(path, argv, attr, r.settings.Load().childMask)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -122,12 +141,13 @@ func forkExecWithMask(path string, argv []string, attr *syscall.ProcAttr, mask u
 // tree.
 func (r *reaper) reap() (none bool) {
 	orphans, none := r.collect()
+	set := r.settings.Load()
 	level := slog.LevelDebug
-	if r.warnOnReap {
+	if set.warnOnReap {
 		level = slog.LevelWarn
 	}
 	for _, z := range orphans {
-		r.log.Log(context.Background(), level, logging.ZombieReaped, "pid", z.pid, "status", ExitCode(z.status))
+		set.log.Log(context.Background(), level, logging.ZombieReaped, "pid", z.pid, "status", ExitCode(z.status))
 	}
 	return none
 }
@@ -160,7 +180,7 @@ func (r *reaper) collect() (orphans []zombie, none bool) {
 		case err == unix.ECHILD:
 			return orphans, true
 		case err != nil:
-			r.log.Error("wait4 failed", "err", err)
+			r.settings.Load().log.Error("wait4 failed", "err", err)
 			return orphans, false
 		case pid <= 0:
 			return orphans, false

@@ -111,7 +111,7 @@ func Run(cfg Config, sigs <-chan os.Signal) (int, error) {
 		cfg:        cfg,
 		log:        cfg.Log,
 		sigs:       sigs,
-		reaper:     newReaper(cfg.Log, cfg.WarnOnReap, cfg.ChildSigmask),
+		reaper:     useReaper(cfg.Log, cfg.WarnOnReap, cfg.ChildSigmask),
 		now:        time.Now,
 		ignoreOnce: map[syscall.Signal]bool{},
 		stop:       timeline{stopTimeout: cfg.Stop.StopTimeout, noStopKill: cfg.NoStopKill},
@@ -120,7 +120,6 @@ func Run(cfg Config, sigs <-chan os.Signal) (int, error) {
 	if err := s.start(); err != nil {
 		return 0, err
 	}
-	go s.reaper.watch()
 	s.runStartHooks()
 	defer s.stopStartHooks()
 	s.loop()

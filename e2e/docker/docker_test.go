@@ -232,11 +232,16 @@ func TestDockerPidsLimitReachedByTheApp(t *testing.T) {
 		"-e", "DRAINIT_PRESTOP=http POST http://127.0.0.1:8080/actuator/deregister; quiet 1s max 2s",
 		"-e", "DRAINIT_GRACE_PERIOD=20", "-e", "DRAINIT_STOP_TIMEOUT=5s"}, javaApp)
 	c.waitLog("listening on")
-	// Sleeps until the kernel refuses a fork, then the shell becomes one more.
-	docker(t, "exec", "-d", c.name, "bash", "-c", "while sleep 600 & do :; done 2>/dev/null; exec sleep 600")
+	// Sleeps until the kernel refuses a fork. bash then gives up and exits,
+	// freeing a pid; a docker exec joins the cgroup without a fork (the limit
+	// does not refuse it), so it tops the container up to the limit.
+	docker(t, "exec", "-d", c.name, "bash", "-c", "while sleep 600 & do :; done 2>/dev/null")
+	pids := c.pidsCgroup()
 	waitFor(t, limit, "the container's pids limit to be reached", func() bool {
-		_, err := docker(t, "exec", c.name, "true") // refused once no process can start
-		return err != nil
+		if pids.Refusals() > 0 && !pids.Full() {
+			docker(t, "exec", "-d", c.name, "sleep", "600")
+		}
+		return pids.Full()
 	})
 	c.stop(20)
 	logs := c.logs()

@@ -144,3 +144,13 @@ func firstLine(b []byte) string {
 	line, _, _ := bytes.Cut(bytes.TrimSpace(b), []byte("\n"))
 	return string(line)
 }
+
+// pidsCgroup is the container's pids cgroup.
+func (c *container) pidsCgroup() kit.PidsCgroup {
+	c.t.Helper()
+	pid, err := strconv.Atoi(mustDocker(c.t, "inspect", "-f", "{{.State.Pid}}", c.name))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return kit.PidsCgroupOf(c.t, pid)
+}

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -136,6 +137,20 @@ func (c *cluster) pod(name string) podJSON {
 		c.t.Fatal(err)
 	}
 	return p
+}
+
+// pidsCgroup is the pod's pids cgroup on this node, where the kubelet sets
+// podPidsLimit (the cgroupfs driver: kubepods[/QoS class]/pod<uid>).
+func (c *cluster) pidsCgroup(pod string) kit.PidsCgroup {
+	c.t.Helper()
+	uid := c.must("get", "pod", pod, "-o", "jsonpath={.metadata.uid}")
+	for _, pattern := range []string{"kubepods/pod" + uid, "kubepods/*/pod" + uid} {
+		if dirs, _ := filepath.Glob(filepath.Join(kit.PidsRoot(), pattern)); len(dirs) == 1 {
+			return kit.PidsCgroupAt(c.t, dirs[0])
+		}
+	}
+	c.t.Fatalf("no pids cgroup for pod %s (uid %s) under %s", pod, uid, kit.PidsRoot())
+	return kit.PidsCgroup{}
 }
 
 // watch follows a pod's updates until it is gone (or limit) and keeps

@@ -203,10 +203,16 @@ func TestPodPidsLimitReachedByTheApp(t *testing.T) {
 	c.waitReady("app")
 	logs := c.follow("app", "app")
 	logs.waitLog(t, "listening on")
-	go c.run("exec", "app", "--", "bash", "-c", "while sleep 600 & do :; done 2>/dev/null; exec sleep 600")
+	// Sleeps until the kernel refuses a fork; bash then gives up and exits,
+	// freeing a pid, and a kubectl exec (which joins the cgroup without a
+	// fork) tops the pod up to the limit.
+	go c.run("exec", "app", "--", "bash", "-c", "while sleep 600 & do :; done 2>/dev/null")
+	pids := c.pidsCgroup("app")
 	waitFor(t, limit, "the pod's pids limit to be reached", func() bool {
-		_, err := c.run("exec", "app", "--", "true") // refused once no process can start
-		return err != nil
+		if pids.Refusals() > 0 && !pids.Full() {
+			go c.run("exec", "app", "--", "sleep", "600")
+		}
+		return pids.Full()
 	})
 	code, _, out := c.deleteAndWait("app", logs)
 	expect(t, out, `step="http POST`, "stop signal forwarded")

@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -55,29 +56,45 @@ func (p PidsCgroup) Full() bool { return p.Refusals() > 0 && p.Current() >= p.Ma
 func (p PidsCgroup) Current() int { return p.number("pids.current") }
 func (p PidsCgroup) Max() int     { return p.number("pids.max") }
 
-// Refusals counts the forks the limit refused.
+// Refusals counts the forks refused in the cgroup and below it: cgroup
+// v1 counts a refusal where the fork was, not where the limit is (a pod's
+// limit, its container's cgroup).
 func (p PidsCgroup) Refusals() int {
-	f := strings.Fields(p.read("pids.events")) // "max N", then other counters on newer kernels
-	if len(f) < 2 || f[0] != "max" {
-		p.t.Fatalf("%s/pids.events: %q", p.Dir, f)
+	n := 0
+	err := filepath.WalkDir(p.Dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		f := strings.Fields(p.read(filepath.Join(path, "pids.events"))) // "max N", then other counters on newer kernels
+		if len(f) < 2 || f[0] != "max" {
+			p.t.Fatalf("%s/pids.events: %q", path, f)
+		}
+		n += p.atoi(path+"/pids.events", f[1])
+		return nil
+	})
+	if err != nil {
+		p.t.Fatal(err)
 	}
-	return p.atoi("pids.events", f[1])
+	return n
 }
 
-func (p PidsCgroup) number(file string) int { return p.atoi(file, p.read(file)) }
+func (p PidsCgroup) number(file string) int {
+	path := filepath.Join(p.Dir, file)
+	return p.atoi(path, p.read(path))
+}
 
-func (p PidsCgroup) read(file string) string {
-	b, err := os.ReadFile(filepath.Join(p.Dir, file))
+func (p PidsCgroup) read(path string) string {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	return strings.TrimSpace(string(b))
 }
 
-func (p PidsCgroup) atoi(file, s string) int {
+func (p PidsCgroup) atoi(path, s string) int {
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		p.t.Fatalf("%s/%s: %q is not a number (no limit set?)", p.Dir, file, s)
+		p.t.Fatalf("%s: %q is not a number (no limit set?)", path, s)
 	}
 	return n
 }

@@ -255,8 +255,10 @@ func TestIntakePipeLossesAreCountedAndSaid(t *testing.T) {
 		return len(kids) > 0 && strings.HasPrefix(readFile(t, fmt.Sprintf("/proc/%d/cmdline", kids[0])), "sleep\x00")
 	})
 	full := intakePipeFull(t, r, wr)
-	stop := flood(r, limit, unix.SIGHUP, unix.SIGHUP)
-	waitFor(t, limit, "the intake pipe to fill", full)
+	// Each record is one delivery to drainit, and ~87,000 fill the pipe:
+	// 3–9 s on a busy 2-core machine, and once over 30 s.
+	stop := flood(r, 3*limit, unix.SIGHUP, unix.SIGHUP)
+	waitFor(t, 3*limit, "the intake pipe to fill", full)
 	more := time.Now() // past full, every delivery is one the handler cannot record
 	waitFor(t, limit, "half a second more of the flood", func() bool { return time.Since(more) > 500*time.Millisecond })
 	r.signal(unix.SIGTERM)
@@ -314,6 +316,11 @@ func intakePipeFull(t *testing.T, r *run, stderr *os.File) func() bool {
 		t.Cleanup(func() { f.Close() })
 		size, _ := unix.FcntlInt(f.Fd(), unix.F_GETPIPE_SZ, 0)
 		last, since := -1, time.Now()
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("the intake pipe held %d of %d bytes, unchanged for %v", last, size, time.Since(since))
+			}
+		})
 		return func() bool {
 			n, err := unix.IoctlGetInt(int(f.Fd()), unix.TIOCINQ) // FIONREAD
 			if err != nil || n != last {

@@ -169,15 +169,17 @@ func relay(r *os.File, ch chan<- os.Signal) {
 	buf := make([]byte, recordSize*256)
 	pending := 0
 	var lastDropped uint64
-	watching := false
+	watching, hadDeadline := false, false
 	for {
 		// While drops are coming, the last mark may be set after the pipe
-		// has emptied: look again soon, not only when a record comes.
-		var deadline time.Time
+		// has emptied: look again soon, not only when a record comes. The
+		// deadline is touched only then, off the common path.
 		if watching {
-			deadline = time.Now().Add(overflowRecheck)
+			r.SetReadDeadline(time.Now().Add(overflowRecheck))
+		} else if hadDeadline {
+			r.SetReadDeadline(time.Time{})
 		}
-		r.SetReadDeadline(deadline)
+		hadDeadline = watching
 		n, err := r.Read(buf[pending:])
 		if err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
 			return

@@ -45,23 +45,19 @@ type reapSettings struct {
 }
 
 var (
-	processReaper     *reaper
-	processReaperOnce sync.Once
+	processReaper = &reaper{
+		waiters: map[int]chan unix.WaitStatus{},
+		started: make(chan struct{}, 1),
+		changed: make(chan struct{}, 1),
+	}
+	watchOnce sync.Once
 )
 
-// useReaper returns the process's reaper, watching from its first use, with
-// this run's settings.
+// useReaper returns the process's reaper with this run's settings; it
+// watches from the first run on.
 func useReaper(log *slog.Logger, warnOnReap bool, childMask unix.Sigset_t) *reaper {
-	processReaperOnce.Do(func() {
-		processReaper = &reaper{
-			waiters: map[int]chan unix.WaitStatus{},
-			started: make(chan struct{}, 1),
-			changed: make(chan struct{}, 1),
-		}
-		processReaper.settings.Store(&reapSettings{log: log})
-		go processReaper.watch()
-	})
 	processReaper.settings.Store(&reapSettings{log: log, warnOnReap: warnOnReap, childMask: childMask})
+	watchOnce.Do(func() { go processReaper.watch() })
 	return processReaper
 }
 

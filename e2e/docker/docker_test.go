@@ -238,10 +238,7 @@ func TestDockerPidsLimitReachedByTheApp(t *testing.T) {
 	docker(t, "exec", "-d", c.name, "bash", "-c", "while sleep 600 & do :; done 2>/dev/null")
 	pids := c.pidsCgroup()
 	waitFor(t, limit, "the container's pids limit to be reached", func() bool {
-		if pids.Refusals() > 0 && !pids.Full() {
-			docker(t, "exec", "-d", c.name, "sleep", "600")
-		}
-		return pids.Full()
+		return pids.Filled(func() { docker(t, "exec", "-d", c.name, "sleep", "600") })
 	})
 	c.stop(20)
 	logs := c.logs()

@@ -209,10 +209,7 @@ func TestPodPidsLimitReachedByTheApp(t *testing.T) {
 	go c.run("exec", "app", "--", "bash", "-c", "while sleep 600 & do :; done 2>/dev/null")
 	pids := c.pidsCgroup("app")
 	waitFor(t, limit, "the pod's pids limit to be reached", func() bool {
-		if pids.Refusals() > 0 && !pids.Full() {
-			go c.run("exec", "app", "--", "sleep", "600")
-		}
-		return pids.Full()
+		return pids.Filled(func() { go c.run("exec", "app", "--", "sleep", "600") })
 	})
 	code, _, out := c.deleteAndWait("app", logs)
 	expect(t, out, `step="http POST`, "stop signal forwarded")

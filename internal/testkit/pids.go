@@ -15,7 +15,7 @@ import (
 // inside still starts.
 type PidsCgroup struct {
 	t   testing.TB
-	Dir string
+	dir string
 }
 
 // PidsRoot is where the pids hierarchy is mounted: the unified one, or
@@ -50,18 +50,27 @@ func PidsCgroupOf(t testing.TB, pid int) PidsCgroup {
 	return PidsCgroup{}
 }
 
-// Full says whether the limit has refused a fork and every pid is taken.
-func (p PidsCgroup) Full() bool { return p.Refusals() > 0 && p.Current() >= p.Max() }
+// Filled says whether the limit has refused a fork and every pid is
+// taken. Once a fork was refused and a pid is free again (a filler that
+// gave up and exited), it calls topUp to take it.
+func (p PidsCgroup) Filled(topUp func()) bool {
+	refused := p.refusals() > 0
+	full := refused && p.current() >= p.limit()
+	if refused && !full {
+		topUp()
+	}
+	return full
+}
 
-func (p PidsCgroup) Current() int { return p.number("pids.current") }
-func (p PidsCgroup) Max() int     { return p.number("pids.max") }
+func (p PidsCgroup) current() int { return p.number("pids.current") }
+func (p PidsCgroup) limit() int   { return p.number("pids.max") }
 
-// Refusals counts the forks refused in the cgroup and below it: cgroup
+// refusals counts the forks refused in the cgroup and below it: cgroup
 // v1 counts a refusal where the fork was, not where the limit is (a pod's
 // limit, its container's cgroup).
-func (p PidsCgroup) Refusals() int {
+func (p PidsCgroup) refusals() int {
 	n := 0
-	err := filepath.WalkDir(p.Dir, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(p.dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
 			return err
 		}
@@ -79,7 +88,7 @@ func (p PidsCgroup) Refusals() int {
 }
 
 func (p PidsCgroup) number(file string) int {
-	path := filepath.Join(p.Dir, file)
+	path := filepath.Join(p.dir, file)
 	return p.atoi(path, p.read(path))
 }
 

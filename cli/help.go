@@ -76,7 +76,8 @@ The drain steps' settings (variables only):
            ($CONSUL_HTTP_TOKEN)
   quiet    HOST_IP (the node's address: its probes are not callers),
            DRAINIT_QUIET_IGNORE (addresses, CIDRs, local ports, gateway),
-           DRAINIT_QUIET_SOURCE=netlink (or proc), DRAINIT_QUIET_OPENS=true
+           DRAINIT_QUIET_SOURCE=netlink (or proc), DRAINIT_QUIET_OPENS=true,
+           DRAINIT_QUIET_END_IDLE=true (end idle kept-alive connections)
 
 Signals never forwarded: SIGCHLD and 33 (the Go runtime's); SIGPIPE, SIGURG,
 SIGPROF and fault signals only when another process sent them.

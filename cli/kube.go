@@ -24,8 +24,12 @@ type podHooks struct {
 	plan   *hooks.Plan
 	log    *slog.Logger
 
-	mu  sync.Mutex
-	uid string // the pod's, from the read
+	mu      sync.Mutex
+	uid     string        // the pod's, from the read
+	read    chan struct{} // closed once the pod has been read (or the read failed)
+	once    sync.Once
+	traffic hooks.PodTraffic
+	readErr error
 }
 
 func newPodHooks(s *settings, environ map[string]string, plan *hooks.Plan, log *slog.Logger) *podHooks {
@@ -37,7 +41,7 @@ func newPodHooks(s *settings, environ map[string]string, plan *hooks.Plan, log *
 		log.Debug("not reading the pod from the Kubernetes API", "reason", err)
 		return nil
 	}
-	return &podHooks{client: client, plan: plan, log: log}
+	return &podHooks{client: client, plan: plan, log: log, read: make(chan struct{})}
 }
 
 // wire sets the supervisor's Deadline and Report.
@@ -46,6 +50,7 @@ func (h *podHooks) wire(cfg *supervisor.Config) {
 		return
 	}
 	cfg.Deadline, cfg.Report = h.deadline, h.report
+	h.plan.Pod = h.podTraffic
 }
 
 func (h *podHooks) deadline(ctx context.Context, began time.Time) (time.Time, string, error) {
@@ -55,8 +60,37 @@ func (h *podHooks) deadline(ctx context.Context, began time.Time) (time.Time, st
 	}
 	h.mu.Lock()
 	h.uid = d.UID
+	h.traffic = podTraffic(d.Traffic)
+	if d.UID == "" {
+		h.readErr = err
+	}
 	h.mu.Unlock()
+	h.once.Do(func() { close(h.read) })
 	return d.At, d.From, err
+}
+
+// podTraffic waits for the pod's read, begun with the stop.
+func (h *podHooks) podTraffic(ctx context.Context) (hooks.PodTraffic, error) {
+	select {
+	case <-h.read:
+	case <-ctx.Done():
+		return hooks.PodTraffic{}, fmt.Errorf("reading the pod: %w", ctx.Err())
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.traffic, h.readErr
+}
+
+// podTraffic is what the quiet step needs of the pod's read.
+func podTraffic(t kube.Traffic) hooks.PodTraffic {
+	var out hooks.PodTraffic
+	if t.HostIP.IsValid() {
+		out.Node = append(out.Node, t.HostIP)
+	}
+	for _, p := range t.Probes {
+		out.Probes = append(out.Probes, hooks.Probe{Port: p.Port, Period: p.Period, Timeout: p.Timeout, Unseen: p.Kind != "http"})
+	}
+	return out
 }
 
 // report posts what happened as Events: one that tells the stop, and a
@@ -92,7 +126,11 @@ func stopEvents(r supervisor.StopReport, steps []hooks.Result) []kube.Event {
 			case s.Err != nil:
 				outcome = "failed"
 			}
-			fmt.Fprintf(&b, " %s %s in %s;", s.Step, outcome, s.Took)
+			fmt.Fprintf(&b, " %s %s in %s", s.Step, outcome, s.Took)
+			if s.Note != "" {
+				fmt.Fprintf(&b, " (%s)", s.Note)
+			}
+			b.WriteString(";")
 		}
 		b.WriteString(" ")
 	}

@@ -226,3 +226,103 @@ func TestQuietAppUnderAnotherUser(t *testing.T) {
 		t.Errorf("the JVM got SIGTERM %v after the caller's last request, before 1s of quiet", gap)
 	}
 }
+
+// serviceCaller sends a request every 20 ms over one kept-alive connection,
+// as a caller through a Service does: once the app closes that connection,
+// the caller reconnects through the Service, which by then routes to
+// another instance (kube-proxy picks no terminating pod), here a plain
+// server of its own. It counts requests that failed.
+type serviceCaller struct {
+	failed, toApp atomic.Int64
+	lastToApp     atomic.Int64 // Unix ms
+}
+
+func startServiceCaller(t *testing.T, q *quietRun) *serviceCaller {
+	c := &serviceCaller{}
+	elsewhere := q.ns.serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	appAddr := strings.TrimSuffix(strings.TrimPrefix(q.url, "http://"), "/")
+	otherAddr := strings.TrimPrefix(elsewhere, "http://")
+	var dials atomic.Int64
+	dial := q.ns.dial(&net.Dialer{})
+	transport := &http.Transport{MaxIdleConnsPerHost: 1, DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		if dials.Add(1) == 1 {
+			return dial(ctx, network, appAddr)
+		}
+		return dial(ctx, network, otherAddr)
+	}}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: transport}
+	ctx, cancel := context.WithCancel(context.Background())
+	var done sync.WaitGroup
+	done.Add(1)
+	go func() {
+		defer done.Done()
+		for deadline := time.Now().Add(limit); time.Now().Before(deadline) && ctx.Err() == nil; time.Sleep(20 * time.Millisecond) {
+			resp, err := client.Get("http://service/")
+			if err != nil {
+				c.failed.Add(1)
+				continue
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.HasPrefix(string(body), "hello") { // the app's answer
+				c.toApp.Add(1)
+				c.lastToApp.Store(time.Now().UnixMilli())
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); done.Wait() })
+	return c
+}
+
+// A caller through a Service keeps its kept-alive connection to the app
+// for ever (kube-proxy leaves established connections alone): quiet ends
+// it while it is idle, the caller moves to another instance, and the step
+// ends after the quiet time, not at its maximum, with no request lost.
+func TestQuietEndsAServiceCallersKeptAliveConnection(t *testing.T) {
+	t.Parallel() // in a network namespace of its own: see runQuietAs
+	var svc *serviceCaller
+	q := runQuiet(t, "quiet 1s max 20s", nil, func(q *quietRun) {
+		startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
+		svc = startServiceCaller(t, q)
+	})
+	if !strings.Contains(q.stderr, logging.QuietStopped) || q.took() > 10*time.Second {
+		t.Fatalf("the kept-alive connection held the drain (%v):\n%s", q.took(), q.stderr)
+	}
+	if !strings.Contains(q.stderr, `kept_alive="ended when idle" connections_ended=`) || strings.Contains(q.stderr, "connections_ended=0") {
+		t.Errorf("the log does not say the connection was ended:\n%s", q.stderr)
+	}
+	if svc.toApp.Load() == 0 {
+		t.Fatal("the service caller never reached the app")
+	}
+	if n := svc.failed.Load(); n > 0 {
+		t.Errorf("%d of the service caller's requests failed", n)
+	}
+	if gap := q.sigterm.Sub(time.UnixMilli(svc.lastToApp.Load())); gap < time.Second-100*time.Millisecond {
+		t.Errorf("the JVM got SIGTERM %v after the service caller's last request to it", gap)
+	}
+}
+
+// Where drainit may not take the app's sockets (the app under another user
+// and no CAP_SYS_PTRACE, as under a pod's RuntimeDefault seccomp profile),
+// the kept-alive connection holds the step to its maximum, as before, and
+// the log says why.
+func TestQuietCannotEndConnectionsSaysSo(t *testing.T) {
+	t.Parallel() // in a network namespace of its own: see runQuietAs
+	app := filepath.Dir(exampleApp(t))
+	for _, dir := range []string{binDir, app} {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	noPtrace := opts{via: []string{"setpriv", "--bounding-set=-sys_ptrace"}}
+	asNobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+	q := runQuietAs(t, "quiet 1s max 3s", nil, noPtrace, asNobody, func(q *quietRun) { startServiceCaller(t, q) })
+	for _, want := range []string{logging.QuietCannotEnd, "permission denied", logging.QuietMaxBusy, `kept_alive="could not be ended`} {
+		if !strings.Contains(q.stderr, want) {
+			t.Errorf("the log does not say %q:\n%s", want, q.stderr)
+		}
+	}
+	if q.took() < 3*time.Second-100*time.Millisecond {
+		t.Errorf("SIGTERM %v after the drain signal, before the 3s maximum", q.took())
+	}
+}

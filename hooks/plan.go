@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -24,10 +25,12 @@ import (
 // same type as supervisor.App): Spawn starts a command in a process group
 // of its own through drainit's reaper (the only caller of wait4), reports
 // its exit code on the channel, and kill signals its group safely; Sockets
-// says which sockets the app's processes hold.
+// says which sockets the app's processes hold, and TakeSockets duplicates
+// some of them, so that the quiet step may end an idle connection.
 type App = interface {
 	Spawn(argv []string) (kill func(syscall.Signal), exited <-chan int, err error)
 	Sockets() proc.Owners
+	TakeSockets(inodes map[uint32]bool) (map[uint32]*os.File, error)
 }
 
 // Step is one drain step.
@@ -45,8 +48,10 @@ type starter interface {
 }
 
 type runEnv struct {
-	app App
-	log *slog.Logger
+	app  App
+	log  *slog.Logger
+	pod  func(ctx context.Context) (PodTraffic, error) // nil outside a pod
+	note func(string)                                  // says how the step ended, for the Event
 }
 
 // Plan is the ordered drain.
@@ -58,6 +63,9 @@ type Plan struct {
 	// masks them (logging.New).
 	Secrets *redact.Secrets
 	Log     *slog.Logger // set before the drain runs; discards by default
+	// Pod reads what the pod says of traffic that is not callers' (the
+	// kubelet's probes); nil outside a pod.
+	Pod func(ctx context.Context) (PodTraffic, error)
 
 	mu      sync.Mutex
 	results []Result
@@ -67,8 +75,9 @@ type Plan struct {
 type Result struct {
 	Step string
 	Took time.Duration
-	Err  error // nil when it succeeded
-	Cut  bool  // stopped by the drain's end (the app's share, a second signal, the child's exit)
+	Err  error  // nil when it succeeded
+	Cut  bool   // stopped by the drain's end (the app's share, a second signal, the child's exit)
+	Note string // how the step ended, when it says more than ok (quiet: by silence or its maximum)
 }
 
 // Results are the steps run so far, in order.
@@ -169,7 +178,7 @@ func (p *Plan) Budget() (total time.Duration, open bool) {
 // and the drain goes on; when ctx ends (the app's share of the grace period
 // is reached, a second signal, the child exited) the rest is skipped.
 func (p *Plan) Drain(ctx context.Context, app App) {
-	env := &runEnv{app: app, log: p.Log}
+	env := &runEnv{app: app, log: p.Log, pod: p.Pod}
 	start := time.Now()
 	for i, step := range p.Steps {
 		if ctx.Err() != nil {
@@ -195,8 +204,11 @@ func (p *Plan) runStep(ctx context.Context, env *runEnv, step Step, start time.T
 		started = append(started, "ends_by", deadline.Sub(start).Round(time.Millisecond))
 	}
 	p.Log.Log(ctx, logging.LevelNotice, logging.StepStarted, started...)
-	err := step.Run(stepCtx, env)
-	p.record(Result{Step: step.String(), Took: since(began), Err: err, Cut: err != nil && ctx.Err() != nil})
+	var note string
+	stepEnv := *env
+	stepEnv.note = func(text string) { note = text }
+	err := step.Run(stepCtx, &stepEnv)
+	p.record(Result{Step: step.String(), Took: since(began), Err: err, Cut: err != nil && ctx.Err() != nil, Note: note})
 	attrs := []any{"step", step.String(), "took", since(began), "at", since(start)}
 	switch {
 	case err == nil:
@@ -244,4 +256,11 @@ func (p *Plan) Describe(appShare time.Duration) []string {
 
 func since(t time.Time) time.Duration {
 	return time.Since(t).Round(time.Millisecond)
+}
+
+// tell says how the step ended, for the Event (nowhere outside a drain).
+func (e *runEnv) tell(text string) {
+	if e.note != nil {
+		e.note(text)
+	}
 }

@@ -36,6 +36,7 @@ type quietStep struct {
 	ignore     ignoreList
 	source     string // "" (netlink, else /proc), "netlink" or "proc": DRAINIT_QUIET_SOURCE
 	noOpens    bool   // DRAINIT_QUIET_OPENS=false: the namespace is shared beyond the pod
+	keepIdle   bool   // DRAINIT_QUIET_END_IDLE=false: kept-alive connections are left alone
 
 	mu      sync.Mutex
 	history []counterSample // the namespace's counters, once a second, the last beforeWindow seconds (Start)
@@ -79,6 +80,13 @@ func parseQuiet(args []string, environ map[string]string) (Step, error) {
 		s.noOpens = true
 	default:
 		return nil, fmt.Errorf("DRAINIT_QUIET_OPENS=%q: want true or false", environ["DRAINIT_QUIET_OPENS"])
+	}
+	switch environ["DRAINIT_QUIET_END_IDLE"] {
+	case "", "true":
+	case "false":
+		s.keepIdle = true
+	default:
+		return nil, fmt.Errorf("DRAINIT_QUIET_END_IDLE=%q: want true or false", environ["DRAINIT_QUIET_END_IDLE"])
 	}
 	rest := args
 	if len(rest) > 0 && rest[0] != "max" {
@@ -152,20 +160,45 @@ func (s *quietStep) Run(ctx context.Context, env *runEnv) error {
 	if err != nil {
 		return err
 	}
-	env.log.Log(ctx, logging.LevelNotice, "quiet: watching the app's inbound traffic", "source", src.Name(),
-		"ports", ports, "owners", owners, "quiet", s.quiet, "not_callers", ignore.String())
-	query := sockdiag.Query{States: sockdiag.All, Ports: ports}
-	counters := s.counters()
-	socks, err := src.Dump(query)
+	w := &watch{step: s, env: env, src: src, began: began, lastTraffic: began}
+	w.t = newTracker(portSet(ports), ignore)
+	w.t.probes = s.probeFilter(ctx, env)
+	if !s.keepIdle {
+		w.ender = newConnEnder(env.app, began)
+	}
+	env.log.Log(ctx, logging.LevelNotice, logging.QuietWatching, "source", src.Name(), "ports", ports, "owners", owners,
+		"quiet", s.quiet, "not_callers", ignore.String(), "probes", w.t.probes.String(), "kept_alive", w.ender.way())
+	w.query = sockdiag.Query{States: sockdiag.All, Ports: ports}
+	w.counters = s.counters()
+	socks, err := src.Dump(w.query)
 	if err != nil {
 		return fmt.Errorf("reading the socket table (%s): %w", src.Name(), err)
 	}
-	w := &watch{step: s, env: env, src: src, query: query, began: began, lastTraffic: began, counters: counters}
-	w.t = newTracker(portSet(ports), ignore)
-	w.t.observe(socks, s.opens(counters))
-	w.before = s.trafficBefore(w.t, socks, counters)
+	w.t.observe(socks, s.opens(w.counters))
+	w.before = s.trafficBefore(w.t, socks, w.counters)
 	w.baseline = w.t.recentAtStart(socks)
 	return w.run(ctx)
+}
+
+// podWait bounds the wait for the pod's read (one GET to the API server,
+// begun with the stop): without it, the probes count as callers.
+const podWait = 2 * time.Second
+
+// probeFilter reads from the pod which traffic is the kubelet's probes;
+// nil outside a pod or when the pod could not be read, which is said.
+func (s *quietStep) probeFilter(ctx context.Context, env *runEnv) *probeFilter {
+	if env.pod == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, podWait)
+	defer cancel()
+	pod, err := env.pod(ctx)
+	if err != nil {
+		env.log.Log(ctx, logging.LevelNotice, logging.QuietNoPod, "reason", err)
+		return nil
+	}
+	gateway, _ := sockdiag.DefaultGateway()
+	return newProbeFilter(pod, gateway, max(s.quiet, busyAfter))
 }
 
 // findApp returns the app's listening ports, read from the listening

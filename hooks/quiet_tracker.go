@@ -20,6 +20,7 @@ import (
 type tracker struct {
 	ports  map[uint16]bool
 	ignore ignoreList
+	probes *probeFilter // nil outside a pod, or when the pod could not be read
 
 	seen     map[connKey]connCount
 	accepted map[connKey]bool // every accepted connection in the last snapshot, any port, any peer
@@ -27,6 +28,8 @@ type tracker struct {
 	primed   bool
 
 	peers       map[netip.Addr]bool // every peer that sent during the step
+	active      map[connKey]bool    // connections that sent since the last takeActive
+	probeCount  int                 // probes seen during the step
 	unattribute int                 // connections counted from PassiveOpens alone
 	window      []trafficSample     // the last windowFor of snapshots, for what is logged
 	windowFor   time.Duration
@@ -50,7 +53,8 @@ type trafficSample struct {
 }
 
 func newTracker(ports map[uint16]bool, ignore ignoreList) *tracker {
-	return &tracker{ports: ports, ignore: ignore, seen: map[connKey]connCount{}, peers: map[netip.Addr]bool{}, windowFor: time.Second}
+	return &tracker{ports: ports, ignore: ignore, seen: map[connKey]connCount{}, peers: map[netip.Addr]bool{},
+		active: map[connKey]bool{}, windowFor: time.Second}
 }
 
 // callers keeps the accepted connections of the app's ports, less ignored
@@ -82,6 +86,9 @@ const timeWaitLen = 60 * time.Second
 // the last busyAfter.
 func (t *tracker) recentConnections(socks []sockdiag.Socket, window time.Duration) (inWindow, now int) {
 	for _, s := range t.callers(socks) {
+		if t.probes.fromNode(s) {
+			continue
+		}
 		switch {
 		case s.State == sockdiag.TimeWait && s.Expires > 0:
 			if timeWaitLen-s.Expires <= window {
@@ -104,40 +111,56 @@ func (t *tracker) recentConnections(socks []sockdiag.Socket, window time.Duratio
 // returns how many connections showed traffic since the last one; the first
 // snapshot only sets the baseline.
 func (t *tracker) observe(socks []sockdiag.Socket, opens uint64) int {
-	unattributed := t.unattributed(socks, opens)
+	now := time.Now()
+	unattributed := t.probes.excuse(t.unattributed(socks, opens), now)
 	events := unattributed
 	current := map[connKey]connCount{}
 	peers := map[netip.Addr]bool{}
 	var bytes uint64
 	for _, s := range t.callers(socks) {
 		key := connKey{s.Local, s.Remote}
-		now := connCount{s.BytesReceived, s.DataSegsIn}
+		count := connCount{s.BytesReceived, s.DataSegsIn}
 		before, known := t.seen[key]
 		if s.State == sockdiag.TimeWait && known {
-			now = before // TIME_WAIT carries no tcp_info: keep the last counts
+			count = before // TIME_WAIT carries no tcp_info: keep the last counts
 		}
-		current[key] = now
-		switch {
-		case !t.primed:
-		case !known:
-			events++
-			peers[s.Remote.Addr()] = true
-			bytes += now.bytes
-		case now.bytes > before.bytes || now.segs > before.segs:
-			events++
-			peers[s.Remote.Addr()] = true
-			bytes += now.bytes - before.bytes
+		current[key] = count
+		sent := !known || count.bytes > before.bytes || count.segs > before.segs
+		if !sent || (t.probes != nil && t.probes.probe(s, key, !known, !t.primed, now)) {
+			if sent && t.primed {
+				t.probeCount++
+			}
+			continue
+		}
+		if !t.primed {
+			continue
+		}
+		events++
+		peers[s.Remote.Addr()] = true
+		t.active[key] = true
+		if known {
+			bytes += count.bytes - before.bytes
+		} else {
+			bytes += count.bytes
 		}
 	}
 	t.seen, t.primed = current, true
+	t.probes.forget(current)
 	t.unattribute += unattributed
-	sample := trafficSample{at: time.Now(), events: events, bytes: bytes}
+	sample := trafficSample{at: now, events: events, bytes: bytes}
 	for p := range peers {
 		t.peers[p] = true
 		sample.peers = append(sample.peers, p)
 	}
 	t.record(sample)
 	return events
+}
+
+// takeActive returns the connections that sent since it was last called.
+func (t *tracker) takeActive() map[connKey]bool {
+	active := t.active
+	t.active = map[connKey]bool{}
+	return active
 }
 
 // nothing records a poll that saw no segment arrive in the namespace, so

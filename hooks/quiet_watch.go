@@ -18,6 +18,7 @@ type watch struct {
 	src   sockdiag.Source
 	query sockdiag.Query
 	t     *tracker
+	ender *connEnder // nil: kept-alive connections are left alone
 
 	began, lastTraffic time.Time
 	counters           sockdiag.Counters // at the last read of the table
@@ -34,7 +35,7 @@ func (w *watch) run(ctx context.Context) error {
 		if !sleepCtx(ctx, w.pause) {
 			return w.ended(ctx)
 		}
-		events, err := w.poll()
+		events, err := w.poll(ctx)
 		if err != nil {
 			return err
 		}
@@ -46,9 +47,10 @@ func (w *watch) run(ctx context.Context) error {
 			}
 		}
 		if w.busy(ctx, now) && now.Sub(w.lastTraffic) >= w.step.quiet {
-			w.env.log.Log(ctx, logging.LevelNotice, "quiet: callers have stopped", "quiet_for", w.step.quiet,
+			w.env.log.Log(ctx, logging.LevelNotice, logging.QuietStopped, append([]any{"quiet_for", w.step.quiet,
 				"last_traffic_at", w.since(w.lastTraffic), "peers", len(w.t.peers),
-				"connections_seen_only_in_counters", w.t.unattribute, "took", since(w.began))
+				"connections_seen_only_in_counters", w.t.unattribute}, append(w.dealtWith(), "took", since(w.began))...)...)
+			w.env.tell(fmt.Sprintf("callers silent for %s from +%s; %s", w.step.quiet, w.since(w.lastTraffic), w.summary()))
 			return nil
 		}
 	}
@@ -57,7 +59,7 @@ func (w *watch) run(ctx context.Context) error {
 // poll reads the table when a segment has arrived in the namespace since
 // the last read (its counters moved), and returns the caller events seen.
 // Unmoved counters mean no traffic at all, at the cost of one small read.
-func (w *watch) poll() (int, error) {
+func (w *watch) poll(ctx context.Context) (int, error) {
 	c := w.step.counters()
 	if c == w.counters && c != (sockdiag.Counters{}) {
 		w.t.nothing()
@@ -70,7 +72,9 @@ func (w *watch) poll() (int, error) {
 	}
 	w.pause = max(quietPoll, pollSpacing*time.Since(read))
 	w.counters = c
-	return w.t.observe(socks, w.step.opens(c)), nil
+	events := w.t.observe(socks, w.step.opens(c))
+	w.ender.poll(ctx, w.env, w.t, socks, time.Now())
+	return events, nil
 }
 
 // busy says whether callers were busy enough before the drain for silence
@@ -96,7 +100,29 @@ func (w *watch) warnIdle(ctx context.Context, attrs ...any) {
 		return
 	}
 	w.warned = true
-	w.env.log.Log(ctx, logging.LevelNotice, "quiet: too little traffic before the drain to tell callers gone from idle; waiting for the maximum", attrs...)
+	w.env.log.Log(ctx, logging.LevelNotice, logging.QuietTooIdle, attrs...)
+}
+
+// dealtWith is what the step did with traffic that is not callers', for
+// the log: the probes it let pass and the kept-alive connections.
+func (w *watch) dealtWith() []any {
+	attrs := []any{"probes_passed", w.t.probeCount, "kept_alive", w.ender.way()}
+	if w.ender != nil {
+		attrs = append(attrs, "connections_ended", w.ender.ended)
+	}
+	return attrs
+}
+
+// summary is dealtWith for the Event.
+func (w *watch) summary() string {
+	text := "kept-alive connections " + w.ender.way()
+	if w.ender != nil && w.ender.refused == nil {
+		text = fmt.Sprintf("%d idle kept-alive connection(s) ended", w.ender.ended)
+	}
+	if w.t.probes == nil {
+		return text + "; probes not told apart (the pod was not read)"
+	}
+	return fmt.Sprintf("%s; %d probe(s) passed", text, w.t.probeCount)
 }
 
 // ended logs the step's end by its maximum (not a failure: traffic that
@@ -105,20 +131,22 @@ func (w *watch) warnIdle(ctx context.Context, attrs ...any) {
 // the cut.
 func (w *watch) ended(ctx context.Context) error {
 	events, peers, bytes := w.t.recent(w.step.quiet)
-	traffic := []any{"last_traffic_at", w.since(w.lastTraffic), "events", events, "peers", peers,
-		"bytes_per_second", int64(float64(bytes) / w.step.quiet.Seconds()), "over_last", w.step.quiet}
+	rate := int64(float64(bytes) / w.step.quiet.Seconds())
+	traffic := append([]any{"last_traffic_at", w.since(w.lastTraffic), "events", events, "peers", peers,
+		"bytes_per_second", rate, "over_last", w.step.quiet}, w.dealtWith()...)
 	atMax := w.step.max > 0 && time.Since(w.began) >= w.step.max-100*time.Millisecond
 	switch {
 	case atMax && w.warned:
-		w.env.log.Log(context.Background(), logging.LevelNotice, "quiet: maximum reached (too little traffic before the drain to trust a silence)",
-			append([]any{"max", w.step.max}, traffic...)...)
+		w.env.log.Log(context.Background(), logging.LevelNotice, logging.QuietMaxIdle, append([]any{"max", w.step.max}, traffic...)...)
+		w.env.tell(fmt.Sprintf("reached its maximum: too little traffic before the drain to trust a silence; %s", w.summary()))
 		return nil
 	case atMax:
-		w.env.log.Log(context.Background(), logging.LevelNotice, "quiet: maximum reached with callers still sending",
-			append([]any{"max", w.step.max}, traffic...)...)
+		w.env.log.Log(context.Background(), logging.LevelNotice, logging.QuietMaxBusy, append([]any{"max", w.step.max}, traffic...)...)
+		w.env.tell(fmt.Sprintf("reached its maximum with callers still sending (%d peer(s), %d B/s over the last %s); %s",
+			peers, rate, w.step.quiet, w.summary()))
 		return nil
 	}
-	w.env.log.Log(context.Background(), logging.LevelNotice, "quiet: cut short before callers were silent for the quiet time", traffic...)
+	w.env.log.Log(context.Background(), logging.LevelNotice, logging.QuietCut, traffic...)
 	return ctx.Err()
 }
 

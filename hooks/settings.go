@@ -29,4 +29,5 @@ var quietSettings = []Setting{
 	{"DRAINIT_QUIET_IGNORE", ""},
 	{"DRAINIT_QUIET_SOURCE", "netlink"},
 	{"DRAINIT_QUIET_OPENS", "true"},
+	{"DRAINIT_QUIET_END_IDLE", "true"},
 }

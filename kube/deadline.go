@@ -15,16 +15,21 @@ type podJSON struct {
 		DeletionGracePeriodSeconds *int64     `json:"deletionGracePeriodSeconds"`
 	} `json:"metadata"`
 	Spec struct {
-		TerminationGracePeriodSeconds *int64 `json:"terminationGracePeriodSeconds"`
+		TerminationGracePeriodSeconds *int64          `json:"terminationGracePeriodSeconds"`
+		Containers                    []containerJSON `json:"containers"`
 	} `json:"spec"`
+	Status struct {
+		HostIP string `json:"hostIP"`
+	} `json:"status"`
 }
 
 // Deadline is the kubelet's SIGKILL at the earliest, on this node's clock,
 // and what it was read from.
 type Deadline struct {
-	At   time.Time
-	From string
-	UID  string // the pod's, for the Events
+	At      time.Time
+	From    string
+	UID     string  // the pod's, for the Events
+	Traffic Traffic // what else the pod says: the node's address and the probes
 }
 
 // Deadline reads the pod when its stop has begun (began, on this node's
@@ -45,7 +50,9 @@ func (c *Client) Deadline(ctx context.Context, began time.Time) (Deadline, error
 	if err := json.Unmarshal(data, &p); err != nil {
 		return Deadline{}, fmt.Errorf("reading pod %s: %w", c.Pod(), err)
 	}
-	return deadlineOf(p, date, sent, began)
+	d, err := deadlineOf(p, date, sent, began)
+	d.Traffic = trafficOf(p)
+	return d, err
 }
 
 func deadlineOf(p podJSON, date, sent, began time.Time) (Deadline, error) {

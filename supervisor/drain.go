@@ -19,10 +19,12 @@ import (
 // Spawn starts a drain command in a process group of its own through the
 // reaper (the channel gets its exit code; kill signals that group, and
 // only while its leader is not yet reaped), Sockets says which sockets the
-// app's processes hold.
+// app's processes hold, and TakeSockets duplicates some of them (to end an
+// idle connection).
 type App = interface {
 	Spawn(argv []string) (kill func(syscall.Signal), exited <-chan int, err error)
 	Sockets() proc.Owners
+	TakeSockets(inodes map[uint32]bool) (map[uint32]*os.File, error)
 }
 
 // Drainer takes the instance out of traffic before the app is signalled. It

@@ -36,6 +36,14 @@ const (
 	StopForwarded  = "stop signal forwarded"
 	StepsOverGrace = "drain steps will be cut short: "
 	QuietSampled   = "quiet: the namespace's TCP counters sampled"
+	QuietWatching  = "quiet: watching the app's inbound traffic"
+	QuietStopped   = "quiet: callers have stopped"
+	QuietTooIdle   = "quiet: too little traffic before the drain to tell callers gone from idle; waiting for the maximum"
+	QuietMaxIdle   = "quiet: maximum reached (too little traffic before the drain to trust a silence)"
+	QuietMaxBusy   = "quiet: maximum reached with callers still sending"
+	QuietCut       = "quiet: cut short before callers were silent for the quiet time"
+	QuietCannotEnd = "quiet: cannot end the app's idle kept-alive connections; callers that keep them will hold the step to its maximum"
+	QuietNoPod     = "quiet: the pod was not read; the kubelet's probes cannot be told from callers"
 
 	// The real deadline, read from the pod when the stop begins.
 	DeadlineRead  = "deadline read from the pod; stop replanned"

@@ -96,3 +96,31 @@ func Descendants(root int) []int {
 	}
 	return out
 }
+
+// SocketFDs lists which of pid's file descriptors hold the sockets in
+// inodes, by inode. The error is the kernel's refusal to show pid's files
+// (another user's, without CAP_SYS_PTRACE); a process gone is no error.
+func SocketFDs(pid int, inodes map[uint32]bool) (map[uint32]int, error) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
+	entries, err := os.ReadDir(dir)
+	if os.IsPermission(err) {
+		return nil, err
+	}
+	out := map[uint32]int{}
+	for _, e := range entries {
+		link, err := os.Readlink(dir + "/" + e.Name())
+		if os.IsPermission(err) {
+			return nil, err
+		}
+		rest, ok := strings.CutPrefix(link, "socket:[")
+		if err != nil || !ok {
+			continue
+		}
+		inode, err1 := strconv.ParseUint(strings.TrimSuffix(rest, "]"), 10, 32)
+		fd, err2 := strconv.Atoi(e.Name())
+		if err1 == nil && err2 == nil && inodes[uint32(inode)] {
+			out[uint32(inode)] = fd
+		}
+	}
+	return out, nil
+}

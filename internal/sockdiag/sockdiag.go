@@ -48,11 +48,16 @@ type Socket struct {
 	UID           uint32 // the socket's owner: the user that created it
 	// Expires is, for a TIME_WAIT socket, how long it has left (the kernel
 	// keeps one 60 s): how long ago the connection closed.
-	Expires       time.Duration
-	HasInfo       bool   // the fields below were read (netlink, not TIME_WAIT)
-	LastDataRecv  uint32 // tcpi_last_data_recv: ms since data last arrived
-	BytesReceived uint64 // tcpi_bytes_received (Linux 4.1+)
-	DataSegsIn    uint32 // tcpi_data_segs_in (Linux 4.6+)
+	Expires time.Duration
+	// RQueue and WQueue (netlink only) are, on a connection, the bytes
+	// received that the app has not read and those it sent that the peer
+	// has not acknowledged.
+	RQueue, WQueue uint32
+	HasInfo        bool   // the fields below were read (netlink, not TIME_WAIT)
+	LastDataSent   uint32 // tcpi_last_data_sent: ms since data was last sent
+	LastDataRecv   uint32 // tcpi_last_data_recv: ms since data last arrived
+	BytesReceived  uint64 // tcpi_bytes_received (Linux 4.1+)
+	DataSegsIn     uint32 // tcpi_data_segs_in (Linux 4.6+)
 }
 
 // Source is where the table is read from.
@@ -225,6 +230,8 @@ func parseMsg(b []byte) (Socket, bool) {
 	s := Socket{State: state, UID: binary.NativeEndian.Uint32(b[64:]), Inode: binary.NativeEndian.Uint32(b[68:])}
 	if state == TimeWait {
 		s.Expires = time.Duration(binary.NativeEndian.Uint32(b[52:])) * time.Millisecond
+	} else {
+		s.RQueue, s.WQueue = binary.NativeEndian.Uint32(b[56:]), binary.NativeEndian.Uint32(b[60:])
 	}
 	s.Local = addrPort(family, b[8:24], binary.BigEndian.Uint16(b[4:]))
 	s.Remote = addrPort(family, b[24:40], binary.BigEndian.Uint16(b[6:]))
@@ -247,6 +254,7 @@ func parseMsg(b []byte) (Socket, bool) {
 func readInfo(s *Socket, info []byte) {
 	if len(info) >= 136 {
 		s.HasInfo = true
+		s.LastDataSent = binary.NativeEndian.Uint32(info[44:])
 		s.LastDataRecv = binary.NativeEndian.Uint32(info[52:])
 		s.BytesReceived = binary.NativeEndian.Uint64(info[128:])
 	}

@@ -41,6 +41,7 @@ type objectSpec struct {
 
 type podSpec struct {
 	TerminationGracePeriodSeconds *int64      `yaml:"terminationGracePeriodSeconds"`
+	AutomountServiceAccountToken  *bool       `yaml:"automountServiceAccountToken"`
 	Containers                    []container `yaml:"containers"`
 }
 
@@ -213,18 +214,18 @@ func checkContainer(p personality, obj object, spec podSpec, c container, field 
 	if prestop := environ["DRAINIT_PRESTOP"]; redact.Shapes(prestop) != prestop {
 		fail("%s.env[DRAINIT_PRESTOP]: a credential written inline in the steps: take it from a Secret", field)
 	}
-	out = append(out, containerProblems(obj, c, field, environ)...)
+	out = append(out, containerProblems(obj, spec, c, field, environ)...)
 	return out
 }
 
 // containerProblems are what a pod needs around drainit: probes, the
 // Downward API's addresses, a rolling update that keeps pods serving.
-func containerProblems(obj object, c container, field string, environ map[string]string) []checkLine {
+func containerProblems(obj object, spec podSpec, c container, field string, environ map[string]string) []checkLine {
 	var out []checkLine
 	fail := func(format string, args ...any) { out = append(out, checkLine{fmt.Sprintf(format, args...), true}) }
 	steps := environ["DRAINIT_PRESTOP"]
-	if hasStep(steps, "quiet") && fieldRef(c, "HOST_IP") != "status.hostIP" {
-		fail("%s.env: the quiet step without HOST_IP from fieldRef status.hostIP: the kubelet's probes would count as callers", field)
+	if hasStep(steps, "quiet") && spec.AutomountServiceAccountToken != nil && !*spec.AutomountServiceAccountToken {
+		fail("automountServiceAccountToken: false: the quiet step cannot read the pod, so the kubelet's probes would count as callers (mount the token and give the account get on pods)")
 	}
 	if hasStep(steps, "nacos") && environ["DRAINIT_NACOS_IP"] == "" && fieldRef(c, "POD_IP") != "status.podIP" {
 		fail("%s.env: the nacos step without POD_IP from fieldRef status.podIP (or DRAINIT_NACOS_IP): it would guess the instance's address", field)

@@ -69,6 +69,13 @@ var (
 	intakeCapacity   int         // records the pipe holds
 	chainAlways      [65]uintptr // the runtime's handler, after every record
 	chainOnFault     [65]uintptr // the runtime's handler, when si_code > 0
+	// blockInHandler (bit sig-1) are the real-time signals the runtime
+	// keeps unblocked (32, 34) once the signalfd reads them too: the
+	// handler leaves each blocked in the thread it interrupted, so that
+	// a flood of them waits in the kernel's queue for the signalfd
+	// instead of holding every thread in the handler (see readQueued).
+	blockInHandler uint64
+	caught         [65]bool // the handler is installed
 )
 
 // Dropped is how many handled signals were lost to a full pipe so far.
@@ -158,7 +165,7 @@ func catch(sig syscall.Signal, act *kernelSigaction) {
 	case slices.Contains(runtimeOwned, sig) && old.handler > 1:
 		chainOnFault[sig] = old.handler
 	}
-	rtSigaction(sig, act, nil)
+	caught[sig] = rtSigaction(sig, act, nil) == nil
 }
 
 // relay passes on what the handler caught, but for the signals that

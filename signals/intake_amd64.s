@@ -6,8 +6,10 @@
 // full, counts it in intakeDropped and marks the signal in
 // intakeOverflowed), then jumps to the Go runtime's
 // handler where the runtime needs the signal (chainAlways, or
-// chainOnFault for a kernel-raised fault, si_code > 0). The kernel restores
-// every register on return.
+// chainOnFault for a kernel-raised fault, si_code > 0). A signal in
+// blockInHandler is left blocked in the thread on return (uc_sigmask), so
+// that the next ones wait for the signalfd. The kernel restores every
+// register on return.
 TEXT ·intakeHandler(SB),NOSPLIT|NOFRAME,$0
 	SUBQ	$48, SP
 	MOVQ	DI, 16(SP)
@@ -38,6 +40,16 @@ written:
 	MOVQ	24(SP), SI
 	MOVQ	32(SP), DX
 	ADDQ	$48, SP
+	MOVQ	·blockInHandler(SB), AX // block the signal in this thread from now on?
+	MOVQ	DI, CX
+	DECQ	CX
+	SHRQ	CX, AX
+	ANDQ	$1, AX
+	JZ	unblocked
+	MOVQ	$1, AX
+	SHLQ	CX, AX
+	ORQ	AX, 296(DX) // uc_sigmask: the mask the thread returns to
+unblocked:
 	LEAQ	·chainAlways(SB), AX
 	MOVQ	(AX)(DI*8), AX
 	TESTQ	AX, AX

@@ -7,7 +7,9 @@
 // in intakeOverflowed), then
 // jumps to the Go runtime's handler where the runtime needs the signal
 // (chainAlways, or chainOnFault for a kernel-raised fault, si_code > 0).
-// The kernel restores every register on return.
+// A signal in blockInHandler is left blocked in the thread on return
+// (uc_sigmask), so that the next ones wait for the signalfd. The kernel
+// restores every register on return.
 TEXT ·intakeHandler(SB),NOSPLIT|NOFRAME,$0
 	SUB	$48, RSP
 	MOVD	R0, 16(RSP)
@@ -46,6 +48,17 @@ written:
 	MOVD	24(RSP), R1
 	MOVD	32(RSP), R2
 	ADD	$48, RSP
+	MOVD	·blockInHandler(SB), R3 // block the signal in this thread from now on?
+	SUB	$1, R0, R4
+	LSR	R4, R3, R3
+	AND	$1, R3
+	CBZ	R3, unblocked
+	MOVD	$1, R3
+	LSL	R4, R3, R3
+	MOVD	40(R2), R5 // uc_sigmask: the mask the thread returns to
+	ORR	R3, R5
+	MOVD	R5, 40(R2)
+unblocked:
 	MOVD	$·chainAlways(SB), R3
 	MOVD	(R3)(R0<<3), R3
 	CBNZ	R3, chain

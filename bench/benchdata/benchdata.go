@@ -117,9 +117,14 @@ type K8sResult struct {
 	Run              int
 	Sent, Failed     int64
 	Failures         map[string]int64 // refused, reset, timeout...
-	RolloutS         float64          // from kubectl rollout restart to the last old pod gone
-	PodStopS         []float64        // each old pod, from its deletion to gone
-	KubeletKilled    bool             // a container ended by the kubelet's SIGKILL
+	// Retried: requests that Go's transport sent a second time, on a new
+	// connection, after the server closed a reused one before answering
+	// (a GET is replayable: RFC 9110 9.2.2); they succeeded or are in Failed.
+	Retried       int64
+	Causes        []string  // each old pod's drain, from drainit's log (the step's last line)
+	RolloutS      float64   // from kubectl rollout restart to the last old pod gone
+	PodStopS      []float64 // each old pod, from its deletion to gone
+	KubeletKilled bool      // a container ended by the kubelet's SIGKILL
 }
 
 // RolloutResult is one run of one wrapper.

@@ -19,6 +19,8 @@ type k8sRow struct {
 	rollout  []float64
 	podStops []float64
 	killed   int // rollouts where the kubelet had to SIGKILL
+	retried  map[string][]int64
+	causes   []string // drainit's lines that end its steps, every old pod of every run
 }
 
 func summarizeK8s(r benchdata.K8sRollout) ([]*k8sRow, []string) {
@@ -29,7 +31,8 @@ func summarizeK8s(r benchdata.K8sRollout) ([]*k8sRow, []string) {
 	for _, res := range r.Results {
 		w := byName[res.Wrapper]
 		if w == nil {
-			w = &k8sRow{wrapper: res.Wrapper, failed: map[string][]int64{}, sent: map[string][]int64{}, kinds: map[string]map[string]int64{}}
+			w = &k8sRow{wrapper: res.Wrapper, failed: map[string][]int64{}, sent: map[string][]int64{}, kinds: map[string]map[string]int64{},
+				retried: map[string][]int64{}}
 			byName[res.Wrapper] = w
 			rows = append(rows, w)
 		}
@@ -38,6 +41,7 @@ func summarizeK8s(r benchdata.K8sRollout) ([]*k8sRow, []string) {
 		}
 		w.failed[res.Callers] = append(w.failed[res.Callers], res.Failed)
 		w.sent[res.Callers] = append(w.sent[res.Callers], res.Sent)
+		w.retried[res.Callers] = append(w.retried[res.Callers], res.Retried)
 		if w.kinds[res.Callers] == nil {
 			w.kinds[res.Callers] = map[string]int64{}
 		}
@@ -50,12 +54,55 @@ func summarizeK8s(r benchdata.K8sRollout) ([]*k8sRow, []string) {
 			w.runs++
 			w.rollout = append(w.rollout, res.RolloutS)
 			w.podStops = append(w.podStops, res.PodStopS...)
+			w.causes = append(w.causes, res.Causes...)
 			if res.KubeletKilled {
 				w.killed++
 			}
 		}
 	}
 	return rows, callers
+}
+
+// quietCauses sums up how the quiet step ended on each old pod, as its
+// log says: by silence or at its maximum, with the kept-alive connections
+// it ended and the probes it let pass.
+func quietCauses(lines []string) string {
+	var silent, atMax, ended, probes int
+	var notEnded []string
+	for _, l := range lines {
+		switch {
+		case strings.Contains(l, `msg="quiet: callers have stopped"`):
+			silent++
+		case strings.Contains(l, `msg="quiet: maximum reached`):
+			atMax++
+		default:
+			continue
+		}
+		ended += intField(l, "connections_ended=")
+		probes += intField(l, "probes_passed=")
+		if i := strings.Index(l, `kept_alive="could not be ended (`); i >= 0 && len(notEnded) == 0 {
+			reason := l[i+len(`kept_alive="could not be ended (`):]
+			notEnded = append(notEnded, reason[:strings.Index(reason+")", ")")])
+		}
+	}
+	if silent+atMax == 0 {
+		return ""
+	}
+	text := fmt.Sprintf("callers stopped %d, maximum %d; %d kept-alive connection(s) ended, %d probe(s) passed", silent, atMax, ended, probes)
+	if len(notEnded) > 0 {
+		text += "; could not end them: " + notEnded[0]
+	}
+	return text
+}
+
+func intField(line, key string) int {
+	i := strings.Index(line, key)
+	if i < 0 {
+		return 0
+	}
+	var n int
+	fmt.Sscanf(line[i+len(key):], "%d", &n)
+	return n
 }
 
 func medianF(xs []float64) float64 {
@@ -83,11 +130,11 @@ func k8sSection(r benchdata.K8sRollout, rows []*k8sRow, callers []string) string
 	for _, c := range callers {
 		fmt.Fprintf(&b, " failed: %s |", c)
 	}
-	b.WriteString(" how (all runs) | rollout (median) | old pod, deletion to gone (median, range) | kubelet SIGKILL |\n|---|")
+	b.WriteString(" how (all runs) | retried (all runs) | rollout (median) | old pod, deletion to gone (median, range) | kubelet SIGKILL | quiet, from drainit's log (every old pod) |\n|---|")
 	for range callers {
 		b.WriteString("---|")
 	}
-	b.WriteString("---|---|---|---|\n")
+	b.WriteString("---|---|---|---|---|---|\n")
 	for _, w := range rows {
 		fmt.Fprintf(&b, "| %s |", w.wrapper)
 		kinds := map[string]int64{}
@@ -103,8 +150,14 @@ func k8sSection(r benchdata.K8sRollout, rows []*k8sRow, callers []string) string
 				how = append(how, fmt.Sprintf("%s %d", k, kinds[k]))
 			}
 		}
-		fmt.Fprintf(&b, " %s | %.1f s | %.1f s (%.1f to %.1f) | %d of %d |\n", strings.Join(how, ", "), medianF(w.rollout),
-			medianF(w.podStops), slices.Min(w.podStops), slices.Max(w.podStops), w.killed, w.runs)
+		var retried int64
+		for _, c := range callers {
+			for _, n := range w.retried[c] {
+				retried += n
+			}
+		}
+		fmt.Fprintf(&b, " %s | %d | %.1f s | %.1f s (%.1f to %.1f) | %d of %d | %s |\n", strings.Join(how, ", "), retried, medianF(w.rollout),
+			medianF(w.podStops), slices.Min(w.podStops), slices.Max(w.podStops), w.killed, w.runs, quietCauses(w.causes))
 	}
 	b.WriteString("\n![failed requests per wrapper and kind of caller](img/rollout-k8s.svg)\n")
 	b.WriteString(k8sWhy)

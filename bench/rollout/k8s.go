@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"net/http"
 	"os/exec"
 	"sort"
 	"strings"
@@ -14,38 +15,57 @@ import (
 
 	"github.com/drainit/drainit/bench/benchdata"
 	"github.com/drainit/drainit/internal/kubefixture"
+	"github.com/drainit/drainit/internal/testkit"
 )
 
 // The rolling update in a real Kubernetes (-k8s): the project's own
 // cluster (make k8s-up), a Deployment of the JVM service behind its legacy
-// start.sh (3 replicas, maxSurge 1, maxUnavailable 0, a readiness probe),
-// rolled with kubectl rollout restart while callers on the host send load
-// three ways: through the Service's ClusterIP with a new connection per
-// request, through it over kept-alive connections, and to the pods listed
-// in a Nacos-style registry (the fake one, in the cluster) with caches of
-// 1, 2 and 6 s. Each wrapper runs in a namespace of its own.
+// start.sh (3 replicas, maxSurge 1, maxUnavailable 0, a readiness probe
+// every 2 s), rolled with kubectl rollout restart while callers in a pod
+// of the cluster send load three ways: through the Service's ClusterIP
+// with a new connection per request, through it over kept-alive
+// connections, and to the pods listed in a Nacos-style registry (the fake
+// one, in the cluster) with caches of 1, 2 and 6 s. Each wrapper runs in a
+// namespace of its own, with the env of examples/legacy-java and no
+// setting about the network.
 type k8sWrapper struct {
-	Name    string
-	command []string
-	env     map[string]string
-	preStop string // lifecycle.preStop exec, run by bash
+	Name      string
+	command   []string
+	env       map[string]string
+	preStop   string // lifecycle.preStop exec, run by bash
+	sleepHook int    // lifecycle.preStop sleep (KEP-3960), in seconds
+	seccomp   bool   // securityContext.seccompProfile RuntimeDefault
 }
 
 var drainitStart = []string{"drainit", "--", "/app/start.sh"}
+var tiniStart = []string{"tini", "--", "/app/start.sh"}
 
 var nacosSettings = map[string]string{"DRAINIT_NACOS_ADDR": "{NACOS}", "DRAINIT_NACOS_SERVICE": "demo", "DRAINIT_NACOS_PORT": "8080"}
 
+var (
+	quietOnly  = map[string]string{"DRAINIT_PRESTOP": "quiet 3s max 30s"}
+	nacosQuiet = merged(nacosSettings, map[string]string{"DRAINIT_PRESTOP": "nacos; quiet 3s max 30s"})
+	tomcat     = map[string]string{"SHUTDOWN_MODE": "tomcat"}
+)
+
 var k8sWrappers = []k8sWrapper{
 	{Name: "bash (no init)", command: []string{"/app/start.sh"}},
-	{Name: "tini", command: []string{"tini", "--", "/app/start.sh"}},
+	{Name: "tini", command: tiniStart},
 	{Name: "dumb-init", command: []string{"dumb-init", "/app/start.sh"}},
+	{Name: "tini + preStop sleep 5", command: tiniStart, sleepHook: 5},
 	{Name: "drainit, no steps", command: drainitStart},
-	{Name: "drainit, quiet", command: drainitStart, env: map[string]string{"DRAINIT_PRESTOP": "quiet 3s max 30s"}},
-	{Name: "drainit, nacos + quiet", command: drainitStart, env: merged(nacosSettings, map[string]string{"DRAINIT_PRESTOP": "nacos; quiet 3s max 30s"})},
+	{Name: "drainit, quiet", command: drainitStart, env: quietOnly},
+	{Name: "drainit, nacos + quiet", command: drainitStart, env: nacosQuiet},
 	// What users run today: the seed's hook, with curl and a shell in the
 	// image, and start.sh as PID 1.
 	{Name: "preStop: curl, sleep 30, curl, sleep 5", command: []string{"/app/start.sh"},
 		preStop: "curl -s -X POST http://127.0.0.1:8080/actuator/deregister; sleep 30; curl -s -X POST http://127.0.0.1:8080/actuator/shutdown; sleep 5"},
+	// An app that rejects a request on a kept-alive connection once its
+	// shutdown began (Tomcat's way), and the same where drainit may not
+	// end the app's connections (RuntimeDefault: no pidfd_getfd).
+	{Name: "tomcat-style app: tini + preStop sleep 5", command: tiniStart, sleepHook: 5, env: tomcat},
+	{Name: "tomcat-style app: drainit, nacos + quiet", command: drainitStart, env: merged(nacosQuiet, tomcat)},
+	{Name: "tomcat-style app: drainit, nacos + quiet, RuntimeDefault seccomp", command: drainitStart, env: merged(nacosQuiet, tomcat), seccomp: true},
 }
 
 func merged(maps ...map[string]string) map[string]string {
@@ -131,12 +151,9 @@ func (b *k8sBench) runOnce(w k8sWrapper, run int) ([]benchdata.K8sResult, error)
 	if err != nil {
 		return nil, err
 	}
-	loads := map[string]interface {
-		stop() (int64, map[string]int64)
-	}{
-		"ClusterIP, a connection per request": startFixed("http://"+clusterIP+"/", b.s.rate/3, false),
-		"ClusterIP, kept-alive connections":   startFixed("http://"+clusterIP+"/", b.s.rate/3, true),
-		"registry, caches of 1, 2 and 6 s":    startRegistryCallers(registry, b.s.rate/3),
+	callersIP, err := b.startCallers(ctx, ns, "http://"+clusterIP+"/", registry)
+	if err != nil {
+		return nil, err
 	}
 	time.Sleep(5 * time.Second) // the load settles before the rollout
 	pods := b.watchPods(ns)
@@ -152,18 +169,61 @@ func (b *k8sBench) runOnce(w k8sWrapper, run int) ([]benchdata.K8sResult, error)
 	stops, killed := pods.oldGone(3, 3*k8sGrace*time.Second)
 	rollout := time.Since(start)
 	time.Sleep(7 * time.Second)
+	seen, err := stopCallers(callersIP)
+	if err != nil {
+		return nil, err
+	}
+	causes := pods.causes()
 	var out []benchdata.K8sResult
-	for _, kind := range []string{"ClusterIP, a connection per request", "ClusterIP, kept-alive connections", "registry, caches of 1, 2 and 6 s"} {
-		sent, failures := loads[kind].stop()
+	for _, kind := range callerKinds {
+		r := seen[kind]
 		var failed int64
-		for _, n := range failures {
+		for _, n := range r.Failures {
 			failed += n
 		}
-		out = append(out, benchdata.K8sResult{Wrapper: w.Name, Callers: kind, Run: run, Sent: sent, Failed: failed,
-			Failures: failures, RolloutS: rollout.Seconds(), PodStopS: stops, KubeletKilled: killed})
+		out = append(out, benchdata.K8sResult{Wrapper: w.Name, Callers: kind, Run: run, Sent: r.Sent, Failed: failed,
+			Failures: r.Failures, Retried: r.Retried, Causes: causes, RolloutS: rollout.Seconds(), PodStopS: stops, KubeletKilled: killed})
 	}
 	fmt.Fprintf(os.Stderr, "k8s: %-40s run %d: rollout %.1fs, old pods gone in %v, kubelet killed: %v\n", w.Name, run, rollout.Seconds(), stops, killed)
+	for _, c := range causes {
+		fmt.Fprintf(os.Stderr, "k8s:   %s\n", c)
+	}
 	return out, nil
+}
+
+// startCallers runs the callers' pod and returns its address.
+func (b *k8sBench) startCallers(ctx context.Context, ns, service, registry string) (string, error) {
+	manifest := fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: callers}
+spec:
+  dnsPolicy: Default
+  containers:
+  - name: callers
+    image: %s
+    imagePullPolicy: Never
+    command: [rollout, -k8s-callers, %q, -registry, %q, -rate, "%d"]
+    readinessProbe: {httpGet: {path: /ready, port: 9000}, periodSeconds: 1}
+`, rolloutImage, service, registry, b.s.rate)
+	if _, err := b.kc(ctx, ns, manifest, "apply", "-f", "-"); err != nil {
+		return "", err
+	}
+	if _, err := b.kc(ctx, ns, "", "wait", "--for=condition=Ready", "pod/callers", "--timeout=2m"); err != nil {
+		return "", err
+	}
+	return b.kc(ctx, ns, "", "get", "pod", "callers", "-o", "jsonpath={.status.podIP}")
+}
+
+// stopCallers ends the load and reads what each kind of caller saw.
+func stopCallers(ip string) (map[string]k8sCallerResult, error) {
+	client := http.Client{Timeout: time.Minute}
+	resp, err := client.Get("http://" + ip + ":9000/stop")
+	if err != nil {
+		return nil, fmt.Errorf("stopping the callers: %w", err)
+	}
+	defer resp.Body.Close()
+	var out map[string]k8sCallerResult
+	return out, json.NewDecoder(resp.Body).Decode(&out)
 }
 
 // startRegistry runs the fake Nacos (instances expire 3 s after their
@@ -218,7 +278,6 @@ spec:
         env:
         - {name: IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
         - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
-        - {name: HOST_IP, valueFrom: {fieldRef: {fieldPath: status.hostIP}}}
         - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
         - {name: POD_NAMESPACE, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
 `, k8sGrace, rolloutImage, quoted(w.command))
@@ -230,8 +289,14 @@ spec:
 	for _, k := range keys {
 		fmt.Fprintf(&b, "        - {name: %s, value: %q}\n", k, strings.ReplaceAll(env[k], "{NACOS}", registry))
 	}
-	if w.preStop != "" {
+	switch {
+	case w.preStop != "":
 		fmt.Fprintf(&b, "        lifecycle: {preStop: {exec: {command: [bash, -c, %q]}}}\n", w.preStop)
+	case w.sleepHook > 0:
+		fmt.Fprintf(&b, "        lifecycle: {preStop: {sleep: {seconds: %d}}}\n", w.sleepHook)
+	}
+	if w.seccomp {
+		b.WriteString("        securityContext: {seccompProfile: {type: RuntimeDefault}}\n")
 	}
 	b.WriteString(`---
 apiVersion: v1
@@ -262,11 +327,16 @@ type podWatch struct {
 	gone    map[string]time.Time
 	killed  map[string]bool // exit 137 at the grace period's end: the kubelet's SIGKILL
 	cancel  context.CancelFunc
+
+	logsCmd []string               // kubectl ... logs -f, less the pod's name
+	logs    map[string]*testkit.SyncBuffer // each deleted pod's log, followed from its deletion
+	follows sync.WaitGroup
 }
 
 func (b *k8sBench) watchPods(ns string) *podWatch {
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &podWatch{deleted: map[string]time.Time{}, gone: map[string]time.Time{}, killed: map[string]bool{}, cancel: cancel}
+	w := &podWatch{deleted: map[string]time.Time{}, gone: map[string]time.Time{}, killed: map[string]bool{}, cancel: cancel,
+		logsCmd: []string{b.kubectl, "--kubeconfig", b.kubeconfig, "-n", ns, "logs", "-f", "--tail=-1"}, logs: map[string]*testkit.SyncBuffer{}}
 	cmd := exec.CommandContext(ctx, b.kubectl, "--kubeconfig", b.kubeconfig, "-n", ns, "get", "pods", "-l", "app=app",
 		"--watch", "--output-watch-events", "-o", "json")
 	stdout, _ := cmd.StdoutPipe()
@@ -314,6 +384,7 @@ func (w *podWatch) note(kind string, p podInfo) {
 	if p.Metadata.DeletionTimestamp != nil {
 		if _, seen := w.deleted[name]; !seen {
 			w.deleted[name] = time.Now()
+			w.follow(name)
 		}
 		for _, s := range p.Status.ContainerStatuses {
 			// The kubelet's SIGKILL: 137 at the grace period's end, which
@@ -326,6 +397,40 @@ func (w *podWatch) note(kind string, p podInfo) {
 	if kind == "DELETED" {
 		w.gone[name] = time.Now()
 	}
+}
+
+// follow reads a deleted pod's log until its container ends: drainit's
+// lines say why its drain took what it took.
+func (w *podWatch) follow(name string) {
+	buf := &testkit.SyncBuffer{}
+	w.logs[name] = buf
+	w.follows.Add(1)
+	go func() {
+		defer w.follows.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 3*k8sGrace*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, w.logsCmd[0], append(w.logsCmd[1:], name)...)
+		cmd.Stdout = buf
+		cmd.Run()
+	}()
+}
+
+// causes are, for each old pod, drainit's lines that end its steps (none
+// under another init), read from its log.
+func (w *podWatch) causes() []string {
+	w.follows.Wait()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+	for name, buf := range w.logs {
+		for _, line := range strings.Split(buf.String(), "\n") {
+			if strings.Contains(line, `msg="quiet: `) && !strings.Contains(line, "watching") || strings.Contains(line, `msg="drain step done"`) {
+				out = append(out, name+": "+line[strings.Index(line, "msg="):])
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // oldGone waits until n deleted pods have gone (or limit), stops the watch,

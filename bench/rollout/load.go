@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -15,7 +17,9 @@ import (
 
 // callers refresh their instance list from the registry every second, as
 // Nacos and Ribbon clients do (scaled down), and send a steady rate of
-// requests round-robin over it: a new connection each, no retries.
+// requests round-robin over it: a new connection each or kept-alive ones.
+// Go's transport retries a GET once, on a new connection, when the server
+// closed a reused one before answering; each such retry is counted.
 type callers struct {
 	list    lister
 	refresh time.Duration
@@ -23,6 +27,7 @@ type callers struct {
 	cache   atomic.Value // []string of base URLs
 	next    atomic.Uint64
 	sent    atomic.Int64
+	retried atomic.Int64
 	done    chan struct{}
 	wg      sync.WaitGroup
 
@@ -132,7 +137,13 @@ func (c *callers) sendLoop(rate int) {
 
 func (c *callers) send(url string) {
 	defer c.wg.Done()
-	resp, err := c.client.Get(url)
+	var conns atomic.Int32
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { conns.Add(1) }}
+	req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(context.Background(), trace), "GET", url, nil)
+	resp, err := c.client.Do(req)
+	if conns.Load() > 1 {
+		c.retried.Add(1)
+	}
 	if err == nil {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()

@@ -341,16 +341,16 @@ func writeCounts(path string, counts map[int]int) {
 // goes on through a saturated queue.
 func flood(args []string) {
 	if len(args) != 3 {
-		fail("flood PID SIGNAL DURATION")
+		fail("flood PID SIGNAL[,SIGNAL...] DURATION")
 	}
 	pid, _ := strconv.Atoi(args[0])
-	sig, err := signals.Parse(args[1])
+	sigs, err := signals.ParseList(args[1])
 	if err != nil {
 		fail(err.Error())
 	}
 	d, _ := time.ParseDuration(args[2])
-	for end := time.Now().Add(d); time.Now().Before(end); {
-		if err := unix.Kill(pid, sig); err != nil && err != unix.EAGAIN {
+	for end, i := time.Now().Add(d), 0; time.Now().Before(end); i++ {
+		if err := unix.Kill(pid, sigs[i%len(sigs)]); err != nil && err != unix.EAGAIN {
 			return
 		}
 	}

@@ -18,10 +18,14 @@ import java.util.concurrent.atomic.AtomicBoolean;
 // Spring Cloud's order: the web server stops gracefully first (new
 // connections are refused, in-flight requests finish), then the instance is
 // deregistered. POST /actuator/deregister takes it out of Nacos early, as
-// Spring's service-registry endpoint does.
+// Spring's service-registry endpoint does. With SHUTDOWN_MODE=tomcat it
+// also does what Spring Boot's graceful shutdown on Tomcat does once the
+// shutdown begins: a request that arrives on a kept-alive connection is
+// rejected, the connection closed without an answer (spring-boot#40108).
 public class Service {
     static final HttpClient http = HttpClient.newHttpClient();
     static final AtomicBoolean beating = new AtomicBoolean(true);
+    static final AtomicBoolean stopping = new AtomicBoolean(false);
     static String nacos, instance;
 
     public static void main(String[] args) throws Exception {
@@ -35,7 +39,12 @@ public class Service {
         String host = System.getenv().getOrDefault("HOST", "127.0.0.1");
         HttpServer server = HttpServer.create(new InetSocketAddress(host, port), 512);
         server.setExecutor(Executors.newFixedThreadPool(64));
+        boolean tomcat = "tomcat".equals(System.getenv("SHUTDOWN_MODE"));
         server.createContext("/", ex -> {
+            if (tomcat && stopping.get()) {
+                ex.close(); // no answer: the JDK server closes the connection
+                return;
+            }
             sleep(workMillis);
             reply(ex, "ok " + port + "\n");
         });
@@ -51,6 +60,7 @@ public class Service {
         });
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             event("hook-start");
+            stopping.set(true);
             server.stop(5);
             deregister();
             event("hook-done");

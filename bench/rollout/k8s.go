@@ -5,8 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"net/http"
+	"os"
 	"os/exec"
 	"sort"
 	"strings"
@@ -328,7 +328,7 @@ type podWatch struct {
 	killed  map[string]bool // exit 137 at the grace period's end: the kubelet's SIGKILL
 	cancel  context.CancelFunc
 
-	logsCmd []string               // kubectl ... logs -f, less the pod's name
+	logsCmd []string                       // kubectl ... logs -f, less the pod's name
 	logs    map[string]*testkit.SyncBuffer // each deleted pod's log, followed from its deletion
 	follows sync.WaitGroup
 }

@@ -88,7 +88,7 @@ func podTraffic(t kube.Traffic) hooks.PodTraffic {
 		out.Node = append(out.Node, t.HostIP)
 	}
 	for _, p := range t.Probes {
-		out.Probes = append(out.Probes, hooks.Probe{Port: p.Port, Period: p.Period, Timeout: p.Timeout, Unseen: p.Kind != "http"})
+		out.Probes = append(out.Probes, hooks.Probe{Port: p.Port, Period: p.Period, Timeout: p.Timeout})
 	}
 	return out
 }

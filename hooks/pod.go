@@ -23,10 +23,6 @@ type Probe struct {
 	Port    uint16
 	Period  time.Duration
 	Timeout time.Duration
-	// Unseen: the kubelet closes first (tcpSocket, grpc), so the app's
-	// side may be gone before the table is read, and the probe shows only
-	// in the namespace's count of accepted connections.
-	Unseen bool
 }
 
 func (p Probe) String() string {
@@ -40,10 +36,17 @@ func (p Probe) String() string {
 // than that is a caller reaching the pod through the node (a NodePort).
 // A probe carries one request: bytes on it later than its timeout are a
 // caller's.
+//
+// A probe may also never show in the table: when the kubelet closes
+// first, the app's side can be gone between two reads, and only the
+// namespace's count of accepted connections has it (seen here with the
+// JDK's HTTP server and httpGet probes every 2 s). Such connections are
+// excused while the probes seen and excused in the window stay within
+// all the probes' allowance.
 type probeFilter struct {
 	node    map[netip.Addr]bool
 	allowed map[uint16]int // probes of each port in any window
-	unseen  int            // probes in any window that may show only as accepted connections
+	total   int            // probes of every port in any window
 	window  time.Duration
 	life    time.Duration // the longest probe timeout
 
@@ -61,11 +64,9 @@ func newProbeFilter(pod PodTraffic, gateway netip.Addr, window time.Duration) *p
 		}
 	}
 	for _, p := range pod.Probes {
-		n := int(window/p.Period) + 1
+		n := int(window/p.Period) + 2 // one more for the kubelet's jitter
 		f.allowed[p.Port] += n
-		if p.Unseen {
-			f.unseen += n
-		}
+		f.total += n
 		f.life = max(f.life, p.Timeout)
 	}
 	return f
@@ -101,14 +102,20 @@ func (f *probeFilter) probe(s sockdiag.Socket, key connKey, isNew, baseline bool
 }
 
 // excuse takes up to n accepted connections that never showed in the
-// table as probes that close first; it returns how many are left over.
+// table as probes; it returns how many are left over.
 func (f *probeFilter) excuse(n int, now time.Time) int {
 	if f == nil || n == 0 {
 		return n
 	}
 	f.unseenAt = f.recent(f.unseenAt, now)
-	for n > 0 && len(f.unseenAt) < f.unseen {
+	used := len(f.unseenAt)
+	for port := range f.seen {
+		f.seen[port] = f.recent(f.seen[port], now)
+		used += len(f.seen[port])
+	}
+	for n > 0 && used < f.total {
 		f.unseenAt = append(f.unseenAt, now)
+		used++
 		n--
 	}
 	return n

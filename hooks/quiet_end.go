@@ -2,6 +2,7 @@ package hooks
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -25,9 +26,10 @@ import (
 // request and the answer has been acknowledged, checked on the socket
 // itself just before: the peer sees the server close an idle connection,
 // as at any keep-alive timeout. Rounds come every endEvery from endAfter
-// on, each ending the connections that sent since the last one: the first
-// at once would only see callers come back before kube-proxy has synced
-// (about a second after the pod's deletion).
+// on, each taking every connection the callers hold open, those idle in a
+// pool too (a client takes them up again later); the first at once would
+// only see callers come back before kube-proxy has synced (about a second
+// after the pod's deletion).
 type connEnder struct {
 	app     App
 	next    time.Time
@@ -52,10 +54,13 @@ func (e *connEnder) poll(ctx context.Context, env *runEnv, t *tracker, socks []s
 		return
 	}
 	if !now.Before(e.next) {
-		for key := range t.takeActive() {
-			e.pending[key] = true
+		for _, s := range t.callers(socks) {
+			if s.State == sockdiag.Established && !t.probes.fromNode(s) {
+				e.pending[connKey{s.Local, s.Remote}] = true
+			}
 		}
 		e.next = now.Add(endEvery)
+		e.logRound(env, t, socks)
 	}
 	if len(e.pending) == 0 {
 		return
@@ -77,8 +82,12 @@ func (e *connEnder) poll(ctx context.Context, env *runEnv, t *tracker, socks []s
 		return
 	}
 	files, err := e.app.TakeSockets(idle)
+	before := e.ended
 	for _, f := range files {
 		e.end(f)
+	}
+	if e.ended > before {
+		env.log.Debug(logging.QuietEnded, "connections", e.ended-before, "idle", len(idle), "pending", len(e.pending))
 	}
 	if err != nil {
 		e.refused = err
@@ -86,6 +95,23 @@ func (e *connEnder) poll(ctx context.Context, env *runEnv, t *tracker, socks []s
 			"needs", "ptrace access to the app: no seccomp profile (the kubelet's default), or capabilities add SYS_PTRACE under RuntimeDefault")
 	}
 }
+
+// logRound says, at debug level, which connections the round waits on
+// and in what state.
+func (e *connEnder) logRound(env *runEnv, t *tracker, socks []sockdiag.Socket) {
+	var states []string
+	for _, s := range t.callers(socks) {
+		if e.pending[connKey{s.Local, s.Remote}] {
+			states = append(states, fmt.Sprintf("%s inode=%d rq=%d wq=%d sent=%dms recv=%dms", s.Remote, s.Inode, s.RQueue, s.WQueue, s.LastDataSent, s.LastDataRecv))
+		}
+	}
+	if len(states) > 0 {
+		env.log.Debug(logging.QuietEndRound, "pending", states)
+	}
+}
+
+// waiting: a connection is to be ended once idle.
+func (e *connEnder) waiting() bool { return e != nil && e.refused == nil && len(e.pending) > 0 }
 
 // end shuts an idle connection down, for both sides of the app's socket:
 // the peer gets a FIN and the app's next read an end of file.

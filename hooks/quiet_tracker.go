@@ -28,7 +28,6 @@ type tracker struct {
 	primed   bool
 
 	peers       map[netip.Addr]bool // every peer that sent during the step
-	active      map[connKey]bool    // connections that sent since the last takeActive
 	probeCount  int                 // probes seen during the step
 	unattribute int                 // connections counted from PassiveOpens alone
 	window      []trafficSample     // the last windowFor of snapshots, for what is logged
@@ -54,7 +53,7 @@ type trafficSample struct {
 
 func newTracker(ports map[uint16]bool, ignore ignoreList) *tracker {
 	return &tracker{ports: ports, ignore: ignore, seen: map[connKey]connCount{}, peers: map[netip.Addr]bool{},
-		active: map[connKey]bool{}, windowFor: time.Second}
+		windowFor: time.Second}
 }
 
 // callers keeps the accepted connections of the app's ports, less ignored
@@ -137,7 +136,6 @@ func (t *tracker) observe(socks []sockdiag.Socket, opens uint64) int {
 		}
 		events++
 		peers[s.Remote.Addr()] = true
-		t.active[key] = true
 		if known {
 			bytes += count.bytes - before.bytes
 		} else {
@@ -154,13 +152,6 @@ func (t *tracker) observe(socks []sockdiag.Socket, opens uint64) int {
 	}
 	t.record(sample)
 	return events
-}
-
-// takeActive returns the connections that sent since it was last called.
-func (t *tracker) takeActive() map[connKey]bool {
-	active := t.active
-	t.active = map[connKey]bool{}
-	return active
 }
 
 // nothing records a poll that saw no segment arrive in the namespace, so
@@ -217,4 +208,12 @@ func (t *tracker) unattributed(socks []sockdiag.Socket, opens uint64) int {
 		return 0
 	}
 	return int(delta - seenNew)
+}
+
+// lastPeers are the peers that sent in the last snapshot, for the log.
+func (t *tracker) lastPeers() []netip.Addr {
+	if len(t.window) == 0 {
+		return nil
+	}
+	return t.window[len(t.window)-1].peers
 }

@@ -58,10 +58,12 @@ func (w *watch) run(ctx context.Context) error {
 
 // poll reads the table when a segment has arrived in the namespace since
 // the last read (its counters moved), and returns the caller events seen.
-// Unmoved counters mean no traffic at all, at the cost of one small read.
+// Unmoved counters mean no traffic at all, at the cost of one small read;
+// the table is read all the same while a kept-alive connection waits to be
+// ended, as it is idle just when nothing arrives.
 func (w *watch) poll(ctx context.Context) (int, error) {
 	c := w.step.counters()
-	if c == w.counters && c != (sockdiag.Counters{}) {
+	if c == w.counters && c != (sockdiag.Counters{}) && !w.ender.waiting() {
 		w.t.nothing()
 		return 0, nil
 	}
@@ -72,7 +74,12 @@ func (w *watch) poll(ctx context.Context) (int, error) {
 	}
 	w.pause = max(quietPoll, pollSpacing*time.Since(read))
 	w.counters = c
+	unattributed := w.t.unattribute
 	events := w.t.observe(socks, w.step.opens(c))
+	if events > 0 {
+		w.env.log.Debug(logging.QuietTraffic, "events", events, "seen_only_in_counters", w.t.unattribute-unattributed,
+			"peers", w.t.lastPeers(), "at", since(w.began))
+	}
 	w.ender.poll(ctx, w.env, w.t, socks, time.Now())
 	return events, nil
 }

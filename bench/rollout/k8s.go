@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ type k8sWrapper struct {
 	preStop   string // lifecycle.preStop exec, run by bash
 	sleepHook int    // lifecycle.preStop sleep (KEP-3960), in seconds
 	seccomp   bool   // securityContext.seccompProfile RuntimeDefault
+	callers   string // "service", "registry" or "" for both
 }
 
 var drainitStart = []string{"drainit", "--", "/app/start.sh"}
@@ -48,24 +50,27 @@ var (
 	tomcat     = map[string]string{"SHUTDOWN_MODE": "tomcat"}
 )
 
+// The seed's hook, with curl and a shell in the image and start.sh as
+// PID 1: what users run today.
+const seedHook = "curl -s -X POST http://127.0.0.1:8080/actuator/deregister; sleep 30; curl -s -X POST http://127.0.0.1:8080/actuator/shutdown; sleep 5"
+
+// The rows: callers through the Service alone (no registry), the
+// registry's alone, then both at once with an app that rejects a request
+// on a kept-alive connection once its shutdown began (Tomcat's way), also
+// where drainit may not end the app's connections (RuntimeDefault: no
+// pidfd_getfd).
 var k8sWrappers = []k8sWrapper{
-	{Name: "bash (no init)", command: []string{"/app/start.sh"}},
-	{Name: "tini", command: tiniStart},
-	{Name: "dumb-init", command: []string{"dumb-init", "/app/start.sh"}},
-	{Name: "tini + preStop sleep 5", command: tiniStart, sleepHook: 5},
-	{Name: "drainit, no steps", command: drainitStart},
-	{Name: "drainit, quiet", command: drainitStart, env: quietOnly},
-	{Name: "drainit, nacos + quiet", command: drainitStart, env: nacosQuiet},
-	// What users run today: the seed's hook, with curl and a shell in the
-	// image, and start.sh as PID 1.
-	{Name: "preStop: curl, sleep 30, curl, sleep 5", command: []string{"/app/start.sh"},
-		preStop: "curl -s -X POST http://127.0.0.1:8080/actuator/deregister; sleep 30; curl -s -X POST http://127.0.0.1:8080/actuator/shutdown; sleep 5"},
-	// An app that rejects a request on a kept-alive connection once its
-	// shutdown began (Tomcat's way), and the same where drainit may not
-	// end the app's connections (RuntimeDefault: no pidfd_getfd).
-	{Name: "tomcat-style app: tini + preStop sleep 5", command: tiniStart, sleepHook: 5, env: tomcat},
-	{Name: "tomcat-style app: drainit, nacos + quiet", command: drainitStart, env: merged(nacosQuiet, tomcat)},
-	{Name: "tomcat-style app: drainit, nacos + quiet, RuntimeDefault seccomp", command: drainitStart, env: merged(nacosQuiet, tomcat), seccomp: true},
+	{Name: "service: tini", command: tiniStart, callers: "service"},
+	{Name: "service: tini + preStop sleep 5", command: tiniStart, sleepHook: 5, callers: "service"},
+	{Name: "service: preStop curl, sleep 30, curl, sleep 5", command: []string{"/app/start.sh"}, preStop: seedHook, callers: "service"},
+	{Name: "service: drainit, quiet", command: drainitStart, env: quietOnly, callers: "service"},
+	{Name: "registry: tini + preStop sleep 5", command: tiniStart, sleepHook: 5, callers: "registry"},
+	{Name: "registry: preStop curl, sleep 30, curl, sleep 5", command: []string{"/app/start.sh"}, preStop: seedHook, callers: "registry"},
+	{Name: "registry: drainit, nacos + quiet", command: drainitStart, env: nacosQuiet, callers: "registry"},
+	{Name: "both, tomcat-style app: tini + preStop sleep 5", command: tiniStart, sleepHook: 5, env: tomcat},
+	{Name: "both, tomcat-style app: preStop curl, sleep 30, curl, sleep 5", command: []string{"/app/start.sh"}, preStop: seedHook, env: tomcat},
+	{Name: "both, tomcat-style app: drainit, nacos + quiet", command: drainitStart, env: merged(nacosQuiet, tomcat)},
+	{Name: "both, tomcat-style app, RuntimeDefault seccomp: drainit, nacos + quiet", command: drainitStart, env: merged(nacosQuiet, tomcat), seccomp: true},
 }
 
 func merged(maps ...map[string]string) map[string]string {
@@ -104,7 +109,8 @@ func runK8s(s settings) error {
 			}
 			for _, r := range rs {
 				line, _ := json.Marshal(map[string]any{"wrapper": r.Wrapper, "callers": r.Callers, "run": r.Run, "sent": r.Sent,
-					"failed": r.Failed, "failures": r.Failures, "rollout_s": r.RolloutS, "kubelet_killed": r.KubeletKilled})
+					"failed": r.Failed, "failures": r.Failures, "retried": r.Retried, "pod_stop_s": r.PodStopS,
+					"rollout_s": r.RolloutS, "kubelet_killed": r.KubeletKilled})
 				fmt.Println(string(line))
 			}
 			results = append(results, rs...)
@@ -151,7 +157,14 @@ func (b *k8sBench) runOnce(w k8sWrapper, run int) ([]benchdata.K8sResult, error)
 	if err != nil {
 		return nil, err
 	}
-	callersIP, err := b.startCallers(ctx, ns, "http://"+clusterIP+"/", registry)
+	service, callersOf := "http://"+clusterIP+"/", registry
+	switch w.callers {
+	case "service":
+		callersOf = ""
+	case "registry":
+		service = ""
+	}
+	callersIP, err := b.startCallers(ctx, ns, service, callersOf)
 	if err != nil {
 		return nil, err
 	}
@@ -176,7 +189,10 @@ func (b *k8sBench) runOnce(w k8sWrapper, run int) ([]benchdata.K8sResult, error)
 	causes := pods.causes()
 	var out []benchdata.K8sResult
 	for _, kind := range callerKinds {
-		r := seen[kind]
+		r, ok := seen[kind]
+		if !ok {
+			continue
+		}
 		var failed int64
 		for _, n := range r.Failures {
 			failed += n
@@ -202,7 +218,7 @@ spec:
   - name: callers
     image: %s
     imagePullPolicy: Never
-    command: [rollout, -k8s-callers, %q, -registry, %q, -rate, "%d"]
+    command: [rollout, -k8s-callers, -service, %q, -registry, %q, -rate, "%d"]
     readinessProbe: {httpGet: {path: /ready, port: 9000}, periodSeconds: 1}
 `, rolloutImage, service, registry, b.s.rate)
 	if _, err := b.kc(ctx, ns, manifest, "apply", "-f", "-"); err != nil {
@@ -423,6 +439,9 @@ func (w *podWatch) causes() []string {
 	defer w.mu.Unlock()
 	var out []string
 	for name, buf := range w.logs {
+		if dir := os.Getenv("ROLLOUT_LOGS"); dir != "" { // every old pod's whole log, for a closer look
+			os.WriteFile(filepath.Join(dir, name+".log"), []byte(buf.String()), 0o644)
+		}
 		for _, line := range strings.Split(buf.String(), "\n") {
 			if strings.Contains(line, `msg="quiet: `) && !strings.Contains(line, "watching") || strings.Contains(line, `msg="drain step done"`) {
 				out = append(out, name+": "+line[strings.Index(line, "msg="):])

@@ -24,13 +24,16 @@ const (
 
 var callerKinds = []string{serviceNewConn, serviceKeptAlive, registryCaches}
 
-// runK8sCallers is the callers' pod: service is the ClusterIP's URL,
-// registry the fake Nacos's.
+// runK8sCallers is the callers' pod: service is the ClusterIP's URL (""
+// for none), registry the fake Nacos's ("" for none).
 func runK8sCallers(service, registry string, rate int) error {
-	loads := map[string][]*callers{
-		serviceNewConn:   {startFixed(service, rate/3, false)},
-		serviceKeptAlive: {startFixed(service, rate/3, true)},
-		registryCaches:   startRegistryCallers(registry, rate/3).groups,
+	loads := map[string][]*callers{}
+	if service != "" {
+		loads[serviceNewConn] = []*callers{startFixed(service, rate/3, false)}
+		loads[serviceKeptAlive] = []*callers{startFixed(service, rate/3, true)}
+	}
+	if registry != "" {
+		loads[registryCaches] = startRegistryCallers(registry, rate/3).groups
 	}
 	var once sync.Once
 	results := map[string]k8sCallerResult{}

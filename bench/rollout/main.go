@@ -68,19 +68,20 @@ var wrappers = []wrapper{
 }
 
 type settings struct {
-	runs                 int
-	rate                 int
-	grace                time.Duration
-	drainit              string
-	out                  string
-	only                 string
-	docker               bool
-	k8s                  bool
-	k8sCallers, registry string
-	caller               string
-	classes              string
-	script               string
-	consul               *consulAgent // for the consul rows, started once
+	runs              int
+	rate              int
+	grace             time.Duration
+	drainit           string
+	out               string
+	only              string
+	docker            bool
+	k8s               bool
+	k8sCallers        bool
+	service, registry string
+	caller            string
+	classes           string
+	script            string
+	consul            *consulAgent // for the consul rows, started once
 }
 
 func main() {
@@ -94,13 +95,14 @@ func main() {
 	flag.BoolVar(&s.docker, "docker", false, "run every instance in a container under the Docker engine (needs make docker-images)")
 	flag.StringVar(&s.caller, "caller", "", "be the callers' container: load the service listed at this registry until SIGTERM")
 	flag.BoolVar(&s.k8s, "k8s", false, "roll a Deployment in the project's Kubernetes (make k8s-up), callers in a pod")
-	flag.StringVar(&s.k8sCallers, "k8s-callers", "", "be the callers' pod: load this Service URL and the instances of -registry until /stop")
-	flag.StringVar(&s.registry, "registry", "", "with -k8s-callers: the fake Nacos's URL")
+	flag.BoolVar(&s.k8sCallers, "k8s-callers", false, "be the callers' pod: load -service and the instances of -registry until /stop")
+	flag.StringVar(&s.service, "service", "", "with -k8s-callers: the Service's URL, or none")
+	flag.StringVar(&s.registry, "registry", "", "with -k8s-callers: the fake Nacos's URL, or none")
 	flag.Parse()
 	var err error
 	switch {
-	case s.k8sCallers != "":
-		err = runK8sCallers(s.k8sCallers, s.registry, s.rate)
+	case s.k8sCallers:
+		err = runK8sCallers(s.service, s.registry, s.rate)
 	case s.caller != "":
 		err = runCaller(s.caller, s.rate)
 	case s.docker:

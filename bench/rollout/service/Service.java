@@ -12,12 +12,15 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 // The rollout bench's service: a JDK HTTP server that registers itself in
 // Nacos (v1 HTTP API) and heartbeats like a Nacos client, and shuts down in
-// Spring Cloud's order: the web server stops gracefully first (new
-// connections are refused, in-flight requests finish), then the instance is
-// deregistered. POST /actuator/deregister takes it out of Nacos early, as
+// Spring Cloud's order: the web server stops gracefully first (in-flight
+// requests finish, at most 5 s, as Spring Boot's graceful shutdown waits
+// for them; then the server stops and its connections close), then the
+// instance is deregistered. (The JDK's HttpServer.stop(5) alone waits its
+// whole 5 s when no request comes during it.) POST /actuator/deregister takes it out of Nacos early, as
 // Spring's service-registry endpoint does. With SHUTDOWN_MODE=tomcat it
 // also does what Spring Boot's graceful shutdown on Tomcat does once the
 // shutdown begins: a request that arrives on a kept-alive connection is
@@ -26,6 +29,7 @@ public class Service {
     static final HttpClient http = HttpClient.newHttpClient();
     static final AtomicBoolean beating = new AtomicBoolean(true);
     static final AtomicBoolean stopping = new AtomicBoolean(false);
+    static final AtomicInteger active = new AtomicInteger();
     static String nacos, instance;
 
     public static void main(String[] args) throws Exception {
@@ -45,8 +49,13 @@ public class Service {
                 ex.close(); // no answer: the JDK server closes the connection
                 return;
             }
-            sleep(workMillis);
-            reply(ex, "ok " + port + "\n");
+            active.incrementAndGet();
+            try {
+                sleep(workMillis);
+                reply(ex, "ok " + port + "\n");
+            } finally {
+                active.decrementAndGet();
+            }
         });
         server.createContext("/actuator/deregister", ex -> {
             event("deregister");
@@ -61,7 +70,10 @@ public class Service {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             event("hook-start");
             stopping.set(true);
-            server.stop(5);
+            for (long end = System.currentTimeMillis() + 5000; active.get() > 0 && System.currentTimeMillis() < end; ) {
+                sleep(10);
+            }
+            server.stop(0);
             deregister();
             event("hook-done");
         }));

@@ -11,10 +11,13 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/drainit/drainit/internal/proc"
 )
 
-// pidsCgroup is a cgroup v1 pids group of the test's own; Kubernetes' pod
-// pids limit and docker run --pids-limit count threads as this one does.
+// pidsCgroup is a pids cgroup of the test's own (v1's pids hierarchy, or
+// v2's unified one); Kubernetes' pod pids limit and docker run
+// --pids-limit count threads as this one does.
 type pidsCgroup struct {
 	t   *testing.T
 	dir string
@@ -22,14 +25,32 @@ type pidsCgroup struct {
 
 func newPidsCgroup(t *testing.T, max int) pidsCgroup {
 	t.Helper()
-	dir := fmt.Sprintf("/sys/fs/cgroup/pids/drainit-test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Skipf("no cgroup v1 pids controller here: %v", err)
+	dir, err := makePidsCgroup(fmt.Sprintf("drainit-test-%d-%d", os.Getpid(), time.Now().UnixNano()))
+	if err != nil {
+		t.Fatalf("no pids cgroup: %v", err)
 	}
 	g := pidsCgroup{t: t, dir: dir}
 	g.write("pids.max", strconv.Itoa(max))
 	t.Cleanup(g.remove)
 	return g
+}
+
+// makePidsCgroup makes a group with a pids controller: under v1's pids
+// hierarchy, or, on a cgroup v2 host, in the unified one, whose root must
+// then hand the pids controller down (cgroup.subtree_control).
+func makePidsCgroup(name string) (string, error) {
+	if _, err := os.Stat("/sys/fs/cgroup/pids"); err == nil {
+		dir := "/sys/fs/cgroup/pids/" + name
+		return dir, os.Mkdir(dir, 0o755)
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err != nil {
+		return "", fmt.Errorf("neither cgroup v1's pids hierarchy nor cgroup v2 at /sys/fs/cgroup")
+	}
+	if err := os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte("+pids"), 0o644); err != nil {
+		return "", fmt.Errorf("cgroup v2: enabling pids for the root's children: %w", err)
+	}
+	dir := "/sys/fs/cgroup/" + name
+	return dir, os.Mkdir(dir, 0o755)
 }
 
 func (g pidsCgroup) write(file, value string) {
@@ -103,10 +124,45 @@ func threads(pid int) int {
 // (start.sh's 143), not a crash of the Go runtime.
 func TestPidsLimitReachedByTheApp(t *testing.T) {
 	t.Parallel() // waits on servers and processes of its own: see harness_test.go
+	pidsLimitReached(t, nil)
+}
+
+// The same with GOMAXPROCS=8 in the container's environment, as a Go app's
+// image or the Downward API's limits.cpu sets it: drainit keeps one P
+// (before, the runtime crashed with newosproc at the limit, 2 runs in 4
+// under Docker, with 50 docker kill -s WINCH at the limit), and the app
+// still gets the variable.
+func TestPidsLimitReachedWithGOMAXPROCSInTheEnvironment(t *testing.T) {
+	t.Parallel() // waits on servers and processes of its own: see harness_test.go
+	pidsLimitReached(t, func(app *javaApp) {
+		for range 50 { // each wakes goroutines at once, as docker kill -s WINCH did
+			app.signal(unix.SIGWINCH)
+		}
+		environ, err := os.ReadFile("/proc/" + strconv.Itoa(javaPid(t, app.pid)) + "/environ")
+		if err != nil || !strings.Contains("\x00"+string(environ), "\x00GOMAXPROCS=8\x00") {
+			t.Errorf("the app's environment lacks GOMAXPROCS=8 (%v)", err)
+		}
+	}, "GOMAXPROCS=8")
+}
+
+// javaPid is the JVM below drainit (start.sh's child), read before the stop.
+func javaPid(t *testing.T, drainit int) int {
+	for _, pid := range proc.Descendants(drainit) {
+		if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm"); strings.TrimSpace(string(comm)) == "java" {
+			return pid
+		}
+	}
+	t.Fatal("no java below drainit")
+	return 0
+}
+
+// pidsLimitReached runs the app behind the pids limit with env, calls
+// atLimit (when given) once the limit is reached, then stops it.
+func pidsLimitReached(t *testing.T, atLimit func(*javaApp), env ...string) {
 	g := newPidsCgroup(t, 150)
 	registry := serve(t, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
-	app := startJavaAppWith(t, freePort(t), opts{setup: g.enter}, nil,
-		"DRAINIT_PRESTOP=http POST "+registry+"/out; quiet 1s max 2s", "DRAINIT_GRACE_PERIOD=20s", "DRAINIT_STOP_TIMEOUT=3s")
+	app := startJavaAppWith(t, freePort(t), opts{setup: g.enter}, nil, append(env,
+		"DRAINIT_PRESTOP=http POST "+registry+"/out; quiet 1s max 2s", "DRAINIT_GRACE_PERIOD=20s", "DRAINIT_STOP_TIMEOUT=3s")...)
 	before := threads(app.pid)
 	startCaller(t, nil, &listing{}, "http://127.0.0.1:"+strconv.Itoa(app.port)+"/", 0, true, "")
 	g.fill()
@@ -114,6 +170,9 @@ func TestPidsLimitReachedByTheApp(t *testing.T) {
 	// the traffic once a second meanwhile.
 	filled := time.Now()
 	waitFor(t, limit, "3 s at the limit", func() bool { return time.Since(filled) > 3*time.Second || app.exited() })
+	if atLimit != nil {
+		atLimit(app)
+	}
 	app.signal(unix.SIGTERM)
 	app.expectExit(143, limit)
 	log := app.stderr.String()

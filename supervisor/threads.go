@@ -26,10 +26,14 @@ const threadsWanted = 8
 // and leaves the new ones idle. Each is made by a goroutine that locks
 // itself to a thread and waits: the runtime must start another thread for
 // the next, and once they are all unlocked they stay, idle.
+//
+// One P whatever GOMAXPROCS says: the container's environment is the
+// app's (a Go app's GOMAXPROCS, the Downward API's limits.cpu), and with
+// more Ps the runtime starts a thread per P when goroutines wake at once
+// (seen: fatal error: newosproc, exit 2, at the pids limit with
+// GOMAXPROCS=8). The child still gets the variable as it was.
 func reserveThreads() {
-	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(1)
-	}
+	runtime.GOMAXPROCS(1)
 	spare := threadsWanted - threadCount()
 	var locked, release sync.WaitGroup
 	release.Add(1)

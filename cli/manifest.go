@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +21,8 @@ import (
 // (Deployment, StatefulSet, DaemonSet, Job, Pod) and, in their pod
 // template, the containers that run drainit.
 type object struct {
-	Kind     string `yaml:"kind"`
+	Kind     string      `yaml:"kind"`
+	Items    []yaml.Node `yaml:"items"` // a List's
 	Metadata struct {
 		Name string `yaml:"name"`
 	} `yaml:"metadata"`
@@ -27,7 +30,14 @@ type object struct {
 }
 
 type objectSpec struct {
-	Replicas *int `yaml:"replicas"`
+	Replicas    *int `yaml:"replicas"`
+	JobTemplate struct {
+		Spec struct {
+			Template struct {
+				Spec podSpec `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	} `yaml:"jobTemplate"` // a CronJob's
 	Strategy struct {
 		RollingUpdate struct {
 			MaxUnavailable any `yaml:"maxUnavailable"` // a number or a percentage
@@ -46,11 +56,19 @@ type podSpec struct {
 }
 
 type container struct {
-	Name           string   `yaml:"name"`
-	Command        []string `yaml:"command"`
-	Args           []string `yaml:"args"`
-	Env            []envVar `yaml:"env"`
-	ReadinessProbe any      `yaml:"readinessProbe"`
+	Name    string   `yaml:"name"`
+	Command []string `yaml:"command"`
+	Args    []string `yaml:"args"`
+	Env     []envVar `yaml:"env"`
+	EnvFrom []struct {
+		ConfigMapRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"configMapRef"`
+		SecretRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"secretRef"`
+	} `yaml:"envFrom"`
+	ReadinessProbe any `yaml:"readinessProbe"`
 	Lifecycle      struct {
 		PreStop *struct {
 			Exec *struct {
@@ -70,10 +88,29 @@ type envVar struct {
 		FieldRef *struct {
 			FieldPath string `yaml:"fieldPath"`
 		} `yaml:"fieldRef"`
+		ConfigMapKeyRef *keyRef `yaml:"configMapKeyRef"`
+		SecretKeyRef    *keyRef `yaml:"secretKeyRef"`
 	} `yaml:"valueFrom"`
 }
 
-var workloads = map[string]bool{"Deployment": true, "StatefulSet": true, "DaemonSet": true, "Job": true, "Pod": true}
+type keyRef struct {
+	Name string `yaml:"name"`
+	Key  string `yaml:"key"`
+}
+
+var workloads = map[string]bool{"Deployment": true, "StatefulSet": true, "DaemonSet": true, "ReplicaSet": true,
+	"Job": true, "CronJob": true, "Pod": true}
+
+// podSpecOf is the pod template of a workload, or a Pod's own spec.
+func podSpecOf(obj object) podSpec {
+	switch obj.Kind {
+	case "Pod":
+		return obj.Spec.podSpec
+	case "CronJob":
+		return obj.Spec.JobTemplate.Spec.Template.Spec
+	}
+	return obj.Spec.Template.Spec
+}
 
 // checkManifests runs drainit check against each container that runs
 // drainit in the file's workloads, with the pod's own numbers, and lists
@@ -86,11 +123,13 @@ func checkManifests(p personality, path string) int {
 		return 2
 	}
 	found, problems := 0, 0
+	skipped := map[string]int{}
 	for i, obj := range objects {
-		spec := obj.Spec.Template.Spec
-		if obj.Kind == "Pod" {
-			spec = obj.Spec.podSpec
+		if !workloads[obj.Kind] {
+			skipped[obj.Kind]++
+			continue
 		}
+		spec := podSpecOf(obj)
 		for j, c := range spec.Containers {
 			if !runsDrainit(c) {
 				continue
@@ -110,8 +149,9 @@ func checkManifests(p personality, path string) int {
 			}
 		}
 	}
+	sayKinds(skipped)
 	if found == 0 {
-		fmt.Fprintf(os.Stderr, "drainit check: %s: no container runs drainit (no DRAINIT_* setting, no drainit in command)\n", path)
+		fmt.Fprintf(os.Stderr, "drainit check: %s: no container runs drainit (no DRAINIT_* setting, no drainit in command, no drainit flags in args)\n", path)
 		return 2
 	}
 	if problems > 0 {
@@ -121,27 +161,82 @@ func checkManifests(p personality, path string) int {
 	return 0
 }
 
+// sayKinds lists the kinds of object that hold no pod, which are not
+// checked.
+func sayKinds(skipped map[string]int) {
+	var kinds []string
+	for kind, n := range skipped {
+		if kind == "" {
+			kind = "(no kind)"
+		}
+		kinds = append(kinds, fmt.Sprintf("%s %d", kind, n))
+	}
+	if len(kinds) > 0 {
+		sort.Strings(kinds)
+		fmt.Printf("not checked (no pod in them): %s\n", strings.Join(kinds, ", "))
+	}
+}
+
+// readManifests reads every document of the file (- for standard input),
+// and the items of a List.
 func readManifests(path string) ([]object, error) {
-	f, err := os.Open(path)
+	in := io.Reader(os.Stdin)
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		in = f
+	}
+	data, err := io.ReadAll(io.LimitReader(in, 64<<20))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	dec := yaml.NewDecoder(f)
+	objects, err := decodeManifests(data)
+	if err == nil {
+		return objects, nil
+	}
+	// One line: the YAML library's errors span several.
+	err = errors.New(strings.Join(strings.Fields(err.Error()), " "))
+	if line := templateLine(data); line > 0 {
+		return nil, fmt.Errorf("%w; this looks like an unrendered template ({{ at line %d): render it first, as in helm template RELEASE CHART | drainit check -f -", err, line)
+	}
+	return nil, err
+}
+
+// templateLine is the first line, not a comment, with a template's {{.
+func templateLine(data []byte) int {
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		if bytes.Contains(line, []byte("{{")) && !bytes.HasPrefix(bytes.TrimSpace(line), []byte("#")) {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func decodeManifests(data []byte) ([]object, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var out []object
-	for {
+	for n := 1; ; n++ {
 		var obj object
 		err := dec.Decode(&obj)
 		if errors.Is(err, io.EOF) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("document %d: %w", len(out)+1, err)
+			return nil, fmt.Errorf("document %d: %w", n, err)
 		}
-		if workloads[obj.Kind] {
+		if obj.Kind != "List" {
 			out = append(out, obj)
-		} else {
-			out = append(out, object{Kind: obj.Kind}) // counted, not checked
+			continue
+		}
+		for i, item := range obj.Items {
+			var o object
+			if err := item.Decode(&o); err != nil {
+				return nil, fmt.Errorf("document %d, items[%d]: %w", n, i, err)
+			}
+			out = append(out, o)
 		}
 	}
 }
@@ -152,6 +247,9 @@ func runsDrainit(c container) bool {
 			return true
 		}
 	}
+	if _, ok := drainitArgs(c); ok {
+		return true
+	}
 	for _, word := range append(append([]string{}, c.Command...), c.Args...) {
 		if name := filepath.Base(word); name == "drainit" {
 			return true
@@ -160,9 +258,34 @@ func runsDrainit(c container) bool {
 	return false
 }
 
+// drainitArgs is drainit's own command line in the container's: the words
+// after drainit in command and args, or, with no command (drainit as the
+// image's ENTRYPOINT), args that start with an option. It is read as
+// drainit reads it, flags and the command after them.
+func drainitArgs(c container) ([]string, bool) {
+	words := append(append([]string{}, c.Command...), c.Args...)
+	start := -1
+	for i, w := range words {
+		if filepath.Base(w) == "drainit" {
+			start = i + 1
+			break
+		}
+	}
+	if start < 0 && len(c.Command) == 0 && len(c.Args) > 0 && strings.HasPrefix(c.Args[0], "-") {
+		start = 0
+	}
+	if start < 0 {
+		return nil, false
+	}
+	return words[start:], true
+}
+
 func containerField(kind string, i int) string {
-	if kind == "Pod" {
+	switch kind {
+	case "Pod":
 		return fmt.Sprintf("spec.containers[%d]", i)
+	case "CronJob":
+		return fmt.Sprintf("spec.jobTemplate.spec.template.spec.containers[%d]", i)
 	}
 	return fmt.Sprintf("spec.template.spec.containers[%d]", i)
 }
@@ -176,26 +299,33 @@ type checkLine struct {
 func checkContainer(p personality, obj object, spec podSpec, c container, field string) []checkLine {
 	var out []checkLine
 	fail := func(format string, args ...any) { out = append(out, checkLine{fmt.Sprintf(format, args...), true}) }
-	environ, inline := containerEnv(c)
+	environ, inline, unknown := containerEnv(c)
 	podGrace := int64(30)
 	if spec.TerminationGracePeriodSeconds != nil {
 		podGrace = *spec.TerminationGracePeriodSeconds
 	}
 	hook := preStopSleep(c)
 	left := time.Duration(podGrace)*time.Second - hook
+	if left <= 0 {
+		fail("%s.lifecycle.preStop: sleeps %s, no less than terminationGracePeriodSeconds %d: the kubelet kills the container "+
+			"at the grace period's end (2 s later for a hook still running), so drainit never gets SIGTERM and nothing drains", field, hook, podGrace)
+		return out
+	}
 	_, graceSet := environ["DRAINIT_GRACE_PERIOD"]
 	if !graceSet {
 		environ["DRAINIT_GRACE_PERIOD"] = left.String()
 	}
-	s, err := p.configure(nil, environ, false)
+	for _, u := range unknown {
+		out = append(out, checkLine{text: fmt.Sprintf("%s.env[%s]: from %s, whose value the manifest does not hold: not checked\n", field, u.name, u.from)})
+	}
+	args, _ := drainitArgs(c)
+	s, err := p.configure(args, environ, false)
 	if err != nil {
-		fail("%s.env: %v", field, err)
-		return out
+		return append(out, unknownOr(fmt.Sprintf("%s: %v", argsField(field, c), err), unknown, fail)...)
 	}
 	plan, err := s.drainPlan(environ)
 	if err != nil {
-		fail("%s.env: %v", field, err)
-		return out
+		return append(out, unknownOr(fmt.Sprintf("%s.env: %v", field, err), unknown, fail)...)
 	}
 	if !graceSet {
 		s.graceFrom = fmt.Sprintf("terminationGracePeriodSeconds %d less the preStop hook's %s", podGrace, hook)
@@ -239,10 +369,15 @@ func containerProblems(obj object, spec podSpec, c container, field string, envi
 	return out
 }
 
+// unknownSetting is a variable whose value comes from outside the
+// manifest (a ConfigMap, a Secret, envFrom).
+type unknownSetting struct{ name, from string }
+
 // containerEnv is the container's settings: literal values, and
 // placeholders for what the Downward API gives. inline names the
-// secret-looking variables written as literal values.
-func containerEnv(c container) (environ map[string]string, inline []string) {
+// secret-looking variables written as literal values; unknown, the
+// drainit settings the manifest cannot tell (left unset).
+func containerEnv(c container) (environ map[string]string, inline []string, unknown []unknownSetting) {
 	environ = map[string]string{}
 	for _, e := range c.Env {
 		switch {
@@ -253,8 +388,20 @@ func containerEnv(c container) (environ map[string]string, inline []string) {
 			}
 		case e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && strings.HasSuffix(e.ValueFrom.FieldRef.FieldPath, "IP"):
 			environ[e.Name] = "10.0.0.1"
-		case e.ValueFrom != nil:
+		case e.ValueFrom != nil && e.ValueFrom.FieldRef != nil:
 			environ[e.Name] = "from-the-pod"
+		case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil && redact.IsSecretName(e.Name):
+			environ[e.Name] = "from-a-secret" // a credential: its value is no setting to check
+		case e.ValueFrom != nil && strings.HasPrefix(e.Name, "DRAINIT_"):
+			unknown = append(unknown, unknownSetting{e.Name, refName(e)})
+		}
+	}
+	for _, from := range c.EnvFrom {
+		switch {
+		case from.ConfigMapRef != nil:
+			unknown = append(unknown, unknownSetting{"*", "envFrom ConfigMap " + from.ConfigMapRef.Name})
+		case from.SecretRef != nil:
+			unknown = append(unknown, unknownSetting{"*", "envFrom Secret " + from.SecretRef.Name})
 		}
 	}
 	if file := environ["DRAINIT_NACOS_PASSWORD_FILE"]; file != "" {
@@ -262,7 +409,35 @@ func containerEnv(c container) (environ map[string]string, inline []string) {
 		delete(environ, "DRAINIT_NACOS_PASSWORD_FILE")
 		environ["DRAINIT_NACOS_PASSWORD"] = "from-a-file"
 	}
-	return environ, inline
+	return environ, inline, unknown
+}
+
+func refName(e envVar) string {
+	if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
+		return fmt.Sprintf("ConfigMap %s key %s", r.Name, r.Key)
+	}
+	if r := e.ValueFrom.SecretKeyRef; r != nil {
+		return fmt.Sprintf("Secret %s key %s", r.Name, r.Key)
+	}
+	return "valueFrom"
+}
+
+// unknownOr reports problem, unless settings the manifest cannot tell may
+// be its cause: then it says the check stopped there, and why.
+func unknownOr(problem string, unknown []unknownSetting, fail func(string, ...any)) []checkLine {
+	if len(unknown) == 0 {
+		fail("%s", problem)
+		return nil
+	}
+	return []checkLine{{text: fmt.Sprintf("not checked further: %s (it may be set from outside the manifest)\n", problem)}}
+}
+
+// argsField names where drainit's command line was read.
+func argsField(field string, c container) string {
+	if len(c.Command) == 0 {
+		return field + ".args"
+	}
+	return field + ".command"
 }
 
 func fieldRef(c container, name string) string {

@@ -9,8 +9,8 @@ import (
 )
 
 // drainit check -f on manifests: each of testdata/manifests fails for the
-// reason its first line names (or passes where it says ok), and every
-// manifest in examples/ passes. A secret in a manifest is never echoed.
+// reason its first line names (or passes where it says ok) and prints what
+// its "# says:" lines say, and every manifest in examples/ passes. A secret in a manifest is never echoed.
 func TestCheckManifests(t *testing.T) {
 	files, _ := filepath.Glob("testdata/manifests/*.yaml")
 	examples, _ := filepath.Glob("../examples/*/*.yaml")
@@ -18,12 +18,19 @@ func TestCheckManifests(t *testing.T) {
 		t.Fatalf("%d manifests, %d examples", len(files), len(examples))
 	}
 	want := regexp.MustCompile(`^# want: (.*)`)
+	says := regexp.MustCompile(`(?m)^# says: (.*)$`)
 	for _, file := range append(files, examples...) {
 		expected := "ok"
-		if m := want.FindStringSubmatch(readFile(t, file)); m != nil {
+		text := readFile(t, file)
+		if m := want.FindStringSubmatch(text); m != nil {
 			expected = m[1]
 		}
 		out, err := exec.Command(drainit, "check", "-f", file).CombinedOutput()
+		for _, m := range says.FindAllStringSubmatch(text, -1) {
+			if !strings.Contains(string(out), m[1]) {
+				t.Errorf("%s: the output does not say %q:\n%s", file, m[1], out)
+			}
+		}
 		switch {
 		case expected == "ok" && err != nil:
 			t.Errorf("%s: check failed: %v\n%s", file, err, out)

@@ -216,7 +216,7 @@ func TestQuietAppUnderAnotherUser(t *testing.T) {
 	q := runQuietAs(t, "quiet 1s max 20s", nil, noPtrace, asNobody, func(q *quietRun) {
 		fast = startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
 	})
-	if !strings.Contains(q.stderr, `owners="socket owner uid 65534`) {
+	if !strings.Contains(q.stderr, `owners="socket owner uid 65534`) || !strings.Contains(q.stderr, "a sidecar of that user would count too") {
 		t.Errorf("the log does not say the app's port was told by its owner:\n%s", q.stderr)
 	}
 	if !strings.Contains(q.stderr, "quiet: callers have stopped") {
@@ -324,5 +324,36 @@ func TestQuietCannotEndConnectionsSaysSo(t *testing.T) {
 	}
 	if q.took() < 3*time.Second-100*time.Millisecond {
 		t.Errorf("SIGTERM %v after the drain signal, before the 3s maximum", q.took())
+	}
+}
+
+// With /proc mounted hidepid=2 (its gid not root's) and the app under
+// another user, drainit
+// (root without CAP_SYS_PTRACE) cannot see the app's processes: it watches
+// every listening socket of the namespace and says so, and still waits
+// for the callers (before, it said the app held no listening socket, "no
+// callers", and forwarded at once).
+func TestQuietAppHiddenByHidepid(t *testing.T) {
+	t.Parallel() // in a network namespace of its own: see runQuietAs
+	app := filepath.Dir(exampleApp(t))
+	for _, dir := range []string{binDir, app} {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hidden := opts{via: []string{"sh", "-c", `mount -o remount,hidepid=2,gid=4242 /proc && exec "$@"`, "sh", "setpriv", "--bounding-set=-sys_ptrace"}}
+	asNobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+	var fast *caller
+	q := runQuietAs(t, "quiet 1s max 20s", nil, hidden, asNobody, func(q *quietRun) {
+		fast = startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
+	})
+	if !strings.Contains(q.stderr, "every listening socket of the namespace") {
+		t.Errorf("the log does not say which sockets were taken and why:\n%s", q.stderr)
+	}
+	if !strings.Contains(q.stderr, logging.QuietStopped) {
+		t.Fatalf("quiet not reached:\n%s", q.stderr)
+	}
+	if gap := q.sigterm.Sub(fast.lastSent()); gap < time.Second-100*time.Millisecond {
+		t.Errorf("the JVM got SIGTERM %v after the caller's last request, before 1s of quiet", gap)
 	}
 }

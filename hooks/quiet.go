@@ -203,24 +203,47 @@ func (s *quietStep) probeFilter(ctx context.Context, env *runEnv) *probeFilter {
 
 // findApp returns the app's listening ports, read from the listening
 // sockets alone, and says how they were told apart: by the files the app's
-// processes hold, or, where those cannot be read, by the sockets' owner.
+// processes hold; where those cannot be read, by the sockets' owner (a
+// sidecar of the same user counts too, which is said with the sockets
+// taken); where the processes cannot be seen at all, every listening
+// socket of the namespace (the safe side: more traffic, a longer wait).
+// It never says there are no callers when it could not look.
 func (s *quietStep) findApp(src sockdiag.Source, owners proc.Owners) ([]uint16, string, error) {
 	listeners, err := src.Dump(sockdiag.Listeners)
 	if err != nil {
 		return nil, "", fmt.Errorf("reading the socket table (%s): %w", src.Name(), err)
 	}
-	ports := appPorts(listeners, owners)
-	how := "open files"
-	if len(owners.UIDs) > 0 {
-		how = fmt.Sprintf("socket owner uid %s (the app's open files are not readable: another user's)", uidList(owners.UIDs))
+	if owners.Unseen {
+		ports := appPorts(listeners, proc.Owners{}, true)
+		if len(ports) == 0 {
+			return nil, "", errors.New("no listening TCP socket in the network namespace: no callers to wait for")
+		}
+		return ports, "every listening socket of the namespace (" + socketList(listeners, ports) +
+			"): the app's processes are not visible (/proc mounted with hidepid?), so a sidecar's count too", nil
 	}
+	ports := appPorts(listeners, owners, false)
 	switch {
+	case len(ports) > 0 && len(owners.UIDs) > 0:
+		return ports, fmt.Sprintf("socket owner uid %s (the app's open files are not readable: another user's): took %s; "+
+			"a sidecar of that user would count too", uidList(owners.UIDs), socketList(listeners, ports)), nil
 	case len(ports) > 0:
-		return ports, how, nil
+		return ports, "open files", nil
 	case len(owners.UIDs) > 0:
 		return nil, "", fmt.Errorf("no listening TCP socket of the app's processes (their open files are not readable: another user's) or of their user (uid %s): no callers to wait for", uidList(owners.UIDs))
 	}
 	return nil, "", errors.New("the app holds no listening TCP socket: no callers to wait for")
+}
+
+// socketList names the listening sockets on ports, for the log.
+func socketList(listeners []sockdiag.Socket, ports []uint16) string {
+	var names []string
+	for _, l := range listeners {
+		if l.State == sockdiag.Listen && slices.Contains(ports, l.Local.Port()) {
+			names = append(names, fmt.Sprintf("%s (uid %d)", l.Local, l.UID))
+		}
+	}
+	slices.Sort(names)
+	return strings.Join(slices.Compact(names), ", ")
 }
 
 func uidList(uids map[uint32]bool) string {
@@ -319,13 +342,13 @@ func (s *quietStep) Start(ctx context.Context, env *runEnv) {
 // the app's processes hold (a sidecar sharing the namespace is not the
 // app), and, for processes whose files cannot be read, those their user
 // owns.
-func appPorts(listeners []sockdiag.Socket, owners proc.Owners) []uint16 {
+func appPorts(listeners []sockdiag.Socket, owners proc.Owners, every bool) []uint16 {
 	var ports []uint16
 	for _, s := range listeners {
 		if s.State != sockdiag.Listen || slices.Contains(ports, s.Local.Port()) {
 			continue
 		}
-		if owners.Inodes[s.Inode] || owners.UIDs[s.UID] {
+		if every || owners.Inodes[s.Inode] || owners.UIDs[s.UID] {
 			ports = append(ports, s.Local.Port())
 		}
 	}

@@ -187,7 +187,7 @@ func TestAppPortsByInodeOrOwner(t *testing.T) {
 		{proc.Owners{Inodes: map[uint32]bool{99: true}}, nil},
 	}
 	for _, tt := range tests {
-		if got := appPorts(listeners, tt.owners); !slices.Equal(got, tt.want) {
+		if got := appPorts(listeners, tt.owners, false); !slices.Equal(got, tt.want) {
 			t.Errorf("%+v: ports %v, want %v", tt.owners, got, tt.want)
 		}
 	}

@@ -134,8 +134,14 @@ func (a appView) Spawn(argv []string) (func(syscall.Signal), <-chan int, error) 
 	return a.s.spawn(argv)
 }
 
-// Sockets reads the sockets every process below drainit holds open.
-func (a appView) Sockets() proc.Owners { return proc.SocketOwners(proc.Descendants(os.Getpid())) }
+// Sockets reads the sockets every process below drainit holds open, and
+// whether some of those processes are hidden from it.
+func (a appView) Sockets() proc.Owners {
+	pids := proc.Descendants(os.Getpid())
+	owners := proc.SocketOwners(pids)
+	owners.Unseen = owners.Unseen || proc.Hidden(os.Getpid(), pids)
+	return owners
+}
 
 // spawn runs a drain command in its own process group (a signal forwarded to
 // the app's group must not reach it), with drainit's stdout and stderr.

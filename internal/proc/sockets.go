@@ -15,12 +15,15 @@ import (
 type Owners struct {
 	Inodes map[uint32]bool // sockets held open by the processes whose files could be read
 	UIDs   map[uint32]bool // effective and filesystem user ids of those whose files could not
+	// Unseen: no process was there to read. With the child alive, /proc
+	// hides them (mounted with hidepid), and nothing is known of them.
+	Unseen bool
 }
 
 // SocketOwners reads who holds which socket among pids. A process that is
 // gone meanwhile is passed over.
 func SocketOwners(pids []int) Owners {
-	o := Owners{Inodes: map[uint32]bool{}, UIDs: map[uint32]bool{}}
+	o := Owners{Inodes: map[uint32]bool{}, UIDs: map[uint32]bool{}, Unseen: len(pids) == 0}
 	for _, pid := range pids {
 		if !o.addInodes(pid) {
 			o.addUIDs(pid)
@@ -123,4 +126,24 @@ func SocketFDs(pid int, inodes map[uint32]bool) (map[uint32]int, error) {
 		}
 	}
 	return out, nil
+}
+
+// Hidden says whether a child of root or of one of pids is not visible in
+// /proc (mounted with hidepid, for a process of another user): the
+// children files (CONFIG_PROC_CHILDREN) list it, its directory is not
+// there. Without those files nothing is known, and it says no.
+func Hidden(root int, pids []int) bool {
+	for _, pid := range append([]int{root}, pids...) {
+		dir := "/proc/" + strconv.Itoa(pid) + "/task/"
+		tasks, _ := os.ReadDir(dir)
+		for _, task := range tasks {
+			data, _ := os.ReadFile(dir + task.Name() + "/children")
+			for _, child := range strings.Fields(string(data)) {
+				if _, err := os.Stat("/proc/" + child); os.IsNotExist(err) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -66,6 +66,9 @@ type Plan struct {
 	// Pod reads what the pod says of traffic that is not callers' (the
 	// kubelet's probes); nil outside a pod.
 	Pod func(ctx context.Context) (PodTraffic, error)
+	// Done, when set, is told how the steps went as soon as the drain
+	// ends (the Events), before the signal is forwarded; it must not block.
+	Done func([]Result)
 
 	mu      sync.Mutex
 	results []Result
@@ -178,6 +181,9 @@ func (p *Plan) Budget() (total time.Duration, open bool) {
 // and the drain goes on; when ctx ends (the app's share of the grace period
 // is reached, a second signal, the child exited) the rest is skipped.
 func (p *Plan) Drain(ctx context.Context, app App) {
+	if p.Done != nil {
+		defer func() { p.Done(p.Results()) }()
+	}
 	env := &runEnv{app: app, log: p.Log, pod: p.Pod}
 	start := time.Now()
 	for i, step := range p.Steps {

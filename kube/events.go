@@ -18,12 +18,14 @@ type Event struct {
 	Message string
 }
 
-// Post records e on the pod, deduplicated as Kubernetes' own event
-// recorder does: the same reason and message on the same pod is one Event
-// whose count goes up (its name is derived from them), not a new one.
+// Post records e on the pod. An Event's name comes from the pod, the type
+// and the reason, not the message, which carries each stop's timings: a
+// pod that stops again (a container restart) updates its Event, whose
+// count goes up and whose message is the last one, as a series of
+// Kubernetes' own events does, instead of adding an object per stop.
 func (c *Client) Post(ctx context.Context, uid string, e Event) error {
 	now := time.Now().UTC().Format(time.RFC3339)
-	sum := sha256.Sum256([]byte(uid + "\x00" + e.Reason + "\x00" + e.Message))
+	sum := sha256.Sum256([]byte(uid + "\x00" + e.Type + "\x00" + e.Reason))
 	name := c.pod + ".drainit." + hex.EncodeToString(sum[:6])
 	obj := map[string]any{
 		"apiVersion": "v1", "kind": "Event",
@@ -42,11 +44,12 @@ func (c *Client) Post(ctx context.Context, uid string, e Event) error {
 	if !errors.As(err, &status) || status.Code != http.StatusConflict {
 		return err
 	}
-	return c.bump(ctx, path+"/"+name, now)
+	return c.bump(ctx, path+"/"+name, now, e.Message)
 }
 
-// bump adds one to the count of an Event that exists.
-func (c *Client) bump(ctx context.Context, path, now string) error {
+// bump adds one to the count of an Event that exists, with the new
+// message.
+func (c *Client) bump(ctx context.Context, path, now, message string) error {
 	data, _, err := c.call(ctx, "GET", path, nil, "")
 	if err != nil {
 		return err
@@ -57,7 +60,7 @@ func (c *Client) bump(ctx context.Context, path, now string) error {
 	if err := json.Unmarshal(data, &existing); err != nil {
 		return err
 	}
-	patch, _ := json.Marshal(map[string]any{"count": existing.Count + 1, "lastTimestamp": now})
+	patch, _ := json.Marshal(map[string]any{"count": existing.Count + 1, "lastTimestamp": now, "message": message})
 	_, _, err = c.call(ctx, "PATCH", path, bytes.NewReader(patch), "application/merge-patch+json")
 	return err
 }

@@ -140,14 +140,14 @@ func TestDeadlineFromTheAPI(t *testing.T) {
 	}
 }
 
-// The same event twice on the same pod is one Event with count 2; another
-// message is another Event.
+// The same reason twice on the same pod is one Event with count 2 and the
+// last message, whatever timings the messages carry; another reason is
+// another Event.
 func TestPostDeduplicates(t *testing.T) {
 	f := &fakeAPI{pod: deletedPod, events: map[string]map[string]any{}}
 	c := inPod(t, f)
-	e := Event{Type: "Warning", Reason: "Killed", Message: "drainit sent SIGKILL"}
-	for range 2 {
-		if err := c.Post(context.Background(), "u1", e); err != nil {
+	for _, msg := range []string{"drainit sent SIGKILL at +2.1s", "drainit sent SIGKILL at +2.3s"} {
+		if err := c.Post(context.Background(), "u1", Event{Type: "Warning", Reason: "Killed", Message: msg}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -160,8 +160,8 @@ func TestPostDeduplicates(t *testing.T) {
 		if obj["kind"] != "Pod" || obj["name"] != "app" || obj["uid"] != "u1" {
 			t.Errorf("involvedObject %v", obj)
 		}
-		if ev["reason"] == "Killed" && ev["count"] != float64(2) {
-			t.Errorf("count %v, want 2", ev["count"])
+		if ev["reason"] == "Killed" && (ev["count"] != float64(2) || ev["message"] != "drainit sent SIGKILL at +2.3s") {
+			t.Errorf("count %v, message %v: want 2 and the last message", ev["count"], ev["message"])
 		}
 	}
 }

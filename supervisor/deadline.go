@@ -11,7 +11,7 @@ import (
 // at the end (never past the grace period's end, less a margin).
 const (
 	deadlineTime = time.Second
-	reportTime   = time.Second
+	reportTime   = 200 * time.Millisecond
 )
 
 type deadlineRead struct {

@@ -1,6 +1,7 @@
 package k8s
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -280,7 +281,36 @@ func TestDrainAsEvents(t *testing.T) {
 		c.must("delete", "pod", pod, "--wait=true", "--timeout=60s")
 	}
 	events := c.must("get", "events", "-o", "custom-columns=OBJ:.involvedObject.name,TYPE:.type,REASON:.reason,MSG:.message", "--field-selector", "source=drainit")
-	expect(t, events, "app", "Drained", "drain of 2 step(s): http POST", "SIGTERM forwarded at +", "the app exited 143",
+	expect(t, events, "app", "Draining", "Drained", "drain of 2 step(s): http POST", "Stopped", "SIGTERM forwarded at +", "the app exited 143",
 		"stubborn", "Warning", "Killed", "drainit sent SIGKILL")
 	t.Logf("events:\n%s", events)
+}
+
+// A stop that leaves the pod in place (SIGTERM to the container's PID 1,
+// as a failed liveness probe's restart does): kubectl describe pod shows
+// the drain as it began, how its steps went and how the app stopped, and
+// a second stop counts up the same Events instead of adding objects.
+func TestDescribePodShowsTheStop(t *testing.T) {
+	c := newCluster(t)
+	c.apply(rbac)
+	c.apply(podSpec{name: "restarted", grace: 30, env: drainEnv()}.yaml())
+	c.waitReady("restarted")
+	for round := 1; round <= 2; round++ {
+		c.must("exec", "restarted", "-c", "app", "--", "bash", "-c", "kill -TERM 1")
+		waitFor(t, 60*time.Second, "the container to restart", func() bool {
+			out, _ := c.run("get", "pod", "restarted", "-o", "jsonpath={.status.containerStatuses[0].restartCount}")
+			return out == strconv.Itoa(round)
+		})
+		c.waitReady("restarted")
+	}
+	describe := c.must("describe", "pod", "restarted")
+	expect(t, describe, "Draining", "drain of 2 step(s)", "Drained", "Stopped", "SIGTERM forwarded at +", "the app exited 143")
+	events := c.must("get", "events", "--field-selector", "source=drainit,involvedObject.name=restarted", "-o", "custom-columns=REASON:.reason,COUNT:.count")
+	for _, reason := range []string{"Draining", "Drained", "Stopped"} {
+		if n := strings.Count(events, reason+" "); n != 1 {
+			t.Errorf("%d Events %s after two stops, want one counted twice:\n%s", n, reason, events)
+		}
+	}
+	expect(t, events, "2")
+	t.Logf("kubectl describe pod restarted:\n%s", describe[strings.Index(describe, "Events:"):])
 }

@@ -39,7 +39,7 @@ func newPodHooks(s *settings, environ map[string]string, plan *hooks.Plan, log *
 	}
 	client, err := kube.FromEnvironment(environ)
 	if err != nil {
-		log.Debug("not reading the pod from the Kubernetes API", "reason", err)
+		log.Debug(logging.PodNotRead, "reason", err)
 		return nil
 	}
 	return &podHooks{client: client, plan: plan, log: log, read: make(chan struct{})}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drainit/drainit/internal/logging"
 	"github.com/drainit/drainit/internal/proc"
 	"github.com/drainit/drainit/signals"
 	"golang.org/x/sys/unix"
@@ -107,7 +108,7 @@ func TestStopTimeoutKillsTheTree(t *testing.T) {
 	waitFor(t, limit, "child ready", func() bool { return exists(dir + "/ready") })
 	r.signal(unix.SIGTERM)
 	r.expectExit(137, limit)
-	if !strings.Contains(r.stderr.String(), "time is up; killed the process tree") {
+	if !strings.Contains(r.stderr.String(), logging.TreeKilled) {
 		t.Errorf("no warning about the kill: %s", r.stderr.String())
 	}
 }
@@ -139,7 +140,7 @@ func TestKillsLeftoversAfterTheChildExits(t *testing.T) {
 	if waited := exited.Sub(term); waited < time.Second-10*time.Millisecond {
 		t.Errorf("drainit exited %v after the leftover's SIGTERM, want the 1s stop timeout first", waited)
 	}
-	if !strings.Contains(r.stderr.String(), "time is up; killed the process tree") {
+	if !strings.Contains(r.stderr.String(), logging.TreeKilled) {
 		t.Errorf("the leftover (pid %d in the namespace) was not killed by drainit:\n%s", leftover, r.stderr.String())
 	}
 }

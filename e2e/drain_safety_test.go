@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/drainit/drainit/internal/logging"
 	"github.com/drainit/drainit/internal/loopback"
 	"golang.org/x/sys/unix"
 )
@@ -38,11 +39,11 @@ func TestNoSecretInAnyOutput(t *testing.T) {
 	outputs := map[string]string{}
 	for _, format := range []string{"text", "json"} {
 		r := start(t, opts{env: append(env, "DRAINIT_LOG_FORMAT="+format)}, "-vvv", "--", "sleep", "30")
-		waitFor(t, limit, "the child to start", func() bool { return strings.Contains(r.stderr.String(), "child started") })
+		waitFor(t, limit, "the child to start", func() bool { return strings.Contains(r.stderr.String(), logging.ChildStarted) })
 		r.signal(unix.SIGTERM)
 		r.exitCode(limit)
 		outputs["run, "+format] = r.stdout.String() + r.stderr.String()
-		if !strings.Contains(r.stderr.String(), "drain step failed") {
+		if !strings.Contains(r.stderr.String(), logging.StepFailed) {
 			t.Errorf("%s: the steps did not fail as planned:\n%s", format, r.stderr.String())
 		}
 	}
@@ -98,7 +99,7 @@ func TestHostileEndpointsKeepPID1Small(t *testing.T) {
 		t.Errorf("drainit peaked at %d MiB", peak>>10)
 	}
 	r.expectExit(0, limit)
-	if n := strings.Count(r.stderr.String(), "drain step failed"); n != len(steps) {
+	if n := strings.Count(r.stderr.String(), logging.StepFailed); n != len(steps) {
 		t.Errorf("%d steps failed, want all %d:\n%s", n, len(steps), r.stderr.String())
 	}
 }

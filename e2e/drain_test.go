@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/internal/fakeregistry"
+	"github.com/drainit/drainit/internal/logging"
 	"github.com/drainit/drainit/internal/loopback"
 	"golang.org/x/sys/unix"
 )
@@ -177,7 +178,7 @@ func TestDrainDisablesInNacosBeforeTheJVMGetsSIGTERM(t *testing.T) {
 	if gap := sigterm.Sub(disabled); gap < time.Second-2*time.Millisecond {
 		t.Errorf("the JVM got SIGTERM %v after the registry saw it disabled, want at least the 1s drain wait", gap)
 	}
-	for _, want := range []string{"drain started", `msg="drain step done" step="nacos disable demo 10.1.2.3:`, `step="sleep 1s"`, "stop signal forwarded", "process tree gone"} {
+	for _, want := range []string{logging.DrainStarted, `msg="drain step done" step="nacos disable demo 10.1.2.3:`, `step="sleep 1s"`, logging.StopForwarded, "process tree gone"} {
 		if !strings.Contains(app.stderr.String(), want) {
 			t.Errorf("timeline lacks %q:\n%s", want, app.stderr.String())
 		}
@@ -202,7 +203,7 @@ func TestDrainActuatorSeedHook(t *testing.T) {
 	if shutdown.Sub(deregistered) < time.Second-2*time.Millisecond || hook.Before(shutdown) {
 		t.Errorf("order: deregister %v, shutdown %v, hook %v", deregistered, shutdown, hook)
 	}
-	if strings.Contains(app.stderr.String(), "stop signal forwarded") {
+	if strings.Contains(app.stderr.String(), logging.StopForwarded) {
 		t.Errorf("the drain forwarded SIGTERM although the app had exited:\n%s", app.stderr.String())
 	}
 }
@@ -310,7 +311,7 @@ func TestDrainHangingEndpointIsCutAtItsTimeout(t *testing.T) {
 	if got := termTime(t, dir).Sub(sent); got < time.Second-10*time.Millisecond {
 		t.Errorf("the app got SIGTERM %v after the drain signal, before the 1s step timeout", got)
 	}
-	if !strings.Contains(r.stderr.String(), "drain step failed") || !strings.Contains(r.stderr.String(), "deadline exceeded") {
+	if !strings.Contains(r.stderr.String(), logging.StepFailed) || !strings.Contains(r.stderr.String(), "deadline exceeded") {
 		t.Errorf("no failure logged:\n%s", r.stderr.String())
 	}
 }
@@ -362,7 +363,7 @@ func TestDrainEurekaAndConsul(t *testing.T) {
 	if !happenedBefore(out, term) || !happenedBefore(maint, term) {
 		t.Error("the app got SIGTERM before the registries were told")
 	}
-	if strings.Contains(r.stderr.String(), "drain step failed") || strings.Contains(r.stderr.String(), "does not show it yet") {
+	if strings.Contains(r.stderr.String(), logging.StepFailed) || strings.Contains(r.stderr.String(), "does not show it yet") {
 		t.Errorf("a step failed or was not confirmed:\n%s", r.stderr.String())
 	}
 }
@@ -420,7 +421,7 @@ func TestDrainBudgetKillsBeforeTheGracePeriod(t *testing.T) {
 	r.expectExit(137, limit)
 	t.Logf("exited %v after SIGTERM", time.Since(sent).Round(time.Millisecond))
 	stderr := r.stderr.String()
-	if !strings.Contains(stderr, "drain step cut short") {
+	if !strings.Contains(stderr, logging.StepCutShort) {
 		t.Errorf("the sleep was not cut short:\n%s", stderr)
 	}
 	m := regexp.MustCompile(`killed the process tree.* at=([0-9.]+m?s)`).FindStringSubmatch(stderr)
@@ -444,7 +445,7 @@ func TestDrainSecondSignalForwardsAtOnce(t *testing.T) {
 	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=sleep 60s", "DRAINIT_GRACE_PERIOD=120s"}}, testprog, "sigecho", log.path)
 	log.waitReady()
 	r.signal(unix.SIGTERM)
-	waitForLog(t, r, "drain started")
+	waitForLog(t, r, logging.DrainStarted)
 	// drainit forwards in the order it receives: had the first SIGTERM been
 	// forwarded, the app would have exited on it before logging USR1.
 	r.signal(unix.SIGUSR1)
@@ -465,10 +466,10 @@ func TestDrainChildExitsMidDrain(t *testing.T) {
 	r := start(t, opts{env: []string{"DRAINIT_PRESTOP=sleep 60s", "DRAINIT_GRACE_PERIOD=120s"}}, sh)
 	waitFor(t, limit, "the child to start", func() bool { return exists(dir + "/ready") })
 	r.signal(unix.SIGTERM)
-	waitForLog(t, r, "drain started")
+	waitForLog(t, r, logging.DrainStarted)
 	os.WriteFile(dir+"/go", nil, 0o644)
 	r.expectExit(5, limit)
-	waitForLog(t, r, "child exited")
+	waitForLog(t, r, logging.ChildExited)
 }
 
 // DRAINIT_DRAIN_SIGNALS picks the trigger; other signals are forwarded
@@ -480,7 +481,7 @@ func TestDrainOtherTriggerSignal(t *testing.T) {
 		testprog, "sigecho", log.path, strconv.Itoa(int(unix.SIGQUIT)))
 	log.waitReady()
 	r.signal(unix.SIGQUIT)
-	waitForLog(t, r, "drain started")
+	waitForLog(t, r, logging.DrainStarted)
 	r.signal(unix.SIGUSR1)
 	log.waitFor(unix.SIGUSR1)
 	if log.has(unix.SIGQUIT) {

@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/drainit/drainit/internal/logging"
 	"github.com/drainit/drainit/internal/proc"
 )
 
@@ -176,7 +177,7 @@ func pidsLimitReached(t *testing.T, atLimit func(*javaApp), env ...string) {
 	app.signal(unix.SIGTERM)
 	app.expectExit(143, limit)
 	log := app.stderr.String()
-	for _, want := range []string{`step="http POST`, "stop signal forwarded", "process tree gone"} {
+	for _, want := range []string{`step="http POST`, logging.StopForwarded, "process tree gone"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the timeline lacks %q:\n%s", want, log)
 		}

@@ -118,7 +118,7 @@ func TestQuietFastCallers(t *testing.T) {
 	t.Parallel() // in a network namespace of its own: see runQuietAs
 	var fast *caller
 	q := runQuiet(t, "quiet 1s max 20s", nil, func(q *quietRun) { fast = startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "") })
-	if !strings.Contains(q.stderr, "quiet: callers have stopped") {
+	if !strings.Contains(q.stderr, logging.QuietStopped) {
 		t.Fatalf("quiet not reached:\n%s", q.stderr)
 	}
 	if gap := q.sigterm.Sub(fast.lastSent()); gap < time.Second-100*time.Millisecond {
@@ -142,7 +142,7 @@ func TestQuietHeldByASlowCaller(t *testing.T) {
 	if gap := q.sigterm.Sub(slow.lastSent()); gap < time.Second-100*time.Millisecond {
 		t.Errorf("the JVM got SIGTERM %v after the slow caller's last request, before 1s of quiet", gap)
 	}
-	if !strings.Contains(q.stderr, "quiet: callers have stopped") {
+	if !strings.Contains(q.stderr, logging.QuietStopped) {
 		t.Errorf("quiet not reached:\n%s", q.stderr)
 	}
 }
@@ -152,7 +152,7 @@ func TestQuietHeldByASlowCaller(t *testing.T) {
 func TestQuietStreamHeldToTheMaximum(t *testing.T) {
 	t.Parallel() // in a network namespace of its own: see runQuietAs
 	q := runQuiet(t, "quiet 1s max 3s", nil, func(q *quietRun) { startCaller(t, q.ns, q.listing, q.url, 0, true, "") })
-	if !strings.Contains(q.stderr, "quiet: maximum reached with callers still sending") {
+	if !strings.Contains(q.stderr, logging.QuietMaxBusy) {
 		t.Errorf("the maximum was not logged:\n%s", q.stderr)
 	}
 	if q.took() < 3*time.Second-100*time.Millisecond {
@@ -168,7 +168,7 @@ func TestQuietIgnoresProbesFromHostIP(t *testing.T) {
 		startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
 		startCaller(t, q.ns, q.listing, q.url, 0, true, "127.0.0.2")
 	})
-	if !strings.Contains(q.stderr, "quiet: callers have stopped") || q.took() > 10*time.Second {
+	if !strings.Contains(q.stderr, logging.QuietStopped) || q.took() > 10*time.Second {
 		t.Errorf("the probes held the drain (%v):\n%s", q.took(), q.stderr)
 	}
 }
@@ -179,7 +179,7 @@ func TestQuietFromProc(t *testing.T) {
 	q := runQuiet(t, "quiet 1s max 20s", []string{"DRAINIT_QUIET_SOURCE=proc"}, func(q *quietRun) {
 		startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
 	})
-	if !strings.Contains(q.stderr, `source=/proc/net/tcp`) || !strings.Contains(q.stderr, "quiet: callers have stopped") {
+	if !strings.Contains(q.stderr, `source=/proc/net/tcp`) || !strings.Contains(q.stderr, logging.QuietStopped) {
 		t.Errorf("the /proc source did not see the callers stop:\n%s", q.stderr)
 	}
 }
@@ -219,7 +219,7 @@ func TestQuietAppUnderAnotherUser(t *testing.T) {
 	if !strings.Contains(q.stderr, `owners="socket owner uid 65534`) || !strings.Contains(q.stderr, "a sidecar of that user would count too") {
 		t.Errorf("the log does not say the app's port was told by its owner:\n%s", q.stderr)
 	}
-	if !strings.Contains(q.stderr, "quiet: callers have stopped") {
+	if !strings.Contains(q.stderr, logging.QuietStopped) {
 		t.Fatalf("quiet not reached:\n%s", q.stderr)
 	}
 	if gap := q.sigterm.Sub(fast.lastSent()); gap < time.Second-100*time.Millisecond {

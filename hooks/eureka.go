@@ -90,7 +90,7 @@ func (s *eurekaStep) confirm(ctx context.Context, env *runEnv, base string) {
 			return
 		}
 		if !sleepCtx(ctx, eurekaConfirmEvery) {
-			env.log.Warn("eureka: the server took OUT_OF_SERVICE, but its answer to callers does not show it yet (its read cache refreshes every 30 s)",
+			env.log.Warn(logging.EurekaNotShownYet,
 				"app", s.cfg.App, "instance", s.cfg.InstanceID, "status", status, "err", err)
 			return
 		}
@@ -156,10 +156,10 @@ func (s *eurekaStep) clearAt(ctx context.Context, env *runEnv, base string) bool
 		return true
 	}
 	if _, err := call(ctx, request{method: "DELETE", url: base + s.instancePath() + "/status?value=UP"}); err != nil {
-		env.log.Warn("eureka: cannot clear the OUT_OF_SERVICE a previous container left", "url", base, "err", err)
+		env.log.Warn(logging.EurekaCannotClear, "url", base, "err", err)
 		return false
 	}
-	env.log.Log(ctx, logging.LevelNotice, "eureka: cleared the OUT_OF_SERVICE a previous container left",
+	env.log.Log(ctx, logging.LevelNotice, logging.EurekaCleared,
 		"app", s.cfg.App, "instance", s.cfg.InstanceID)
 	return true
 }

@@ -391,7 +391,7 @@ func (s *nacosStep) Start(ctx context.Context, env *runEnv) {
 	}
 	done := untilDone(ctx, s.addrs, func(ctx context.Context, addr string) bool { return s.reenableAt(ctx, env, addr) })
 	if !done {
-		env.log.Debug("nacos: the instance never registered; nothing to re-enable", "waited", startFor)
+		env.log.Debug(logging.NacosNeverRegistered, "waited", startFor)
 	}
 }
 
@@ -401,7 +401,7 @@ func (s *nacosStep) reenableAt(ctx context.Context, env *runEnv, addr string) bo
 	inst, err := s.detail(ctx, addr)
 	if err != nil {
 		if !errors.Is(err, errNotRegistered) {
-			env.log.Debug("nacos: cannot read the instance yet", "addr", addr, "err", err)
+			env.log.Debug(logging.NacosCannotRead, "addr", addr, "err", err)
 		}
 		return false
 	}
@@ -409,10 +409,10 @@ func (s *nacosStep) reenableAt(ctx context.Context, env *runEnv, addr string) bo
 		return true
 	}
 	if err := s.setEnabled(ctx, addr, inst, true); err != nil {
-		env.log.Warn("nacos: cannot re-enable the instance left disabled", "addr", addr, "err", err)
+		env.log.Warn(logging.NacosCannotReenable, "addr", addr, "err", err)
 		return false
 	}
-	env.log.Log(ctx, logging.LevelNotice, "nacos: re-enabled the instance a previous container left disabled",
+	env.log.Log(ctx, logging.LevelNotice, logging.NacosReenabled,
 		"service", s.cfg.Service, "ip", s.cfg.IP, "port", s.cfg.Port, "weight", inst.Weight)
 	return true
 }

@@ -325,7 +325,7 @@ func (s *quietStep) Start(ctx context.Context, env *runEnv) {
 		}
 		c, err := sockdiag.ReadCounters()
 		if err != nil {
-			env.log.Debug("quiet: cannot read the namespace's TCP counters; the drain will judge by the table alone", "err", err)
+			env.log.Debug(logging.QuietNoCounters, "err", err)
 			return
 		}
 		s.mu.Lock()

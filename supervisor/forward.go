@@ -84,7 +84,7 @@ func (s *supervisor) forward(sig syscall.Signal) {
 	case s.cfg.SignalGroup:
 		target = -s.child
 	case s.exited:
-		s.log.Debug("child gone; signal not forwarded", "signal", signals.Name(sig))
+		s.log.Debug(logging.ChildGoneNotForwarded, "signal", signals.Name(sig))
 		return
 	}
 	err := unix.Kill(target, sig)

@@ -71,7 +71,7 @@ func (r *reaper) watch() {
 		case unix.EINTR:
 			continue
 		default:
-			r.settings.Load().log.Error("waitid failed", "err", err)
+			r.settings.Load().log.Error(logging.WaitidFailed, "err", err)
 			return
 		}
 		none := r.reap()
@@ -176,7 +176,7 @@ func (r *reaper) collect() (orphans []zombie, none bool) {
 		case err == unix.ECHILD:
 			return orphans, true
 		case err != nil:
-			r.settings.Load().log.Error("wait4 failed", "err", err)
+			r.settings.Load().log.Error(logging.Wait4Failed, "err", err)
 			return orphans, false
 		case pid <= 0:
 			return orphans, false

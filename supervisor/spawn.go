@@ -57,11 +57,11 @@ func (s *supervisor) start() error {
 func (s *supervisor) leaveStartDir() {
 	dir, err := os.Getwd()
 	if err != nil {
-		s.log.Warn("cannot read the working directory; staying in it", "err", err)
+		s.log.Warn(logging.NoWorkingDir, "err", err)
 		return
 	}
 	if err := os.Chdir("/"); err != nil {
-		s.log.Warn("cannot move to /", "err", err)
+		s.log.Warn(logging.CannotMoveToRoot, "err", err)
 		return
 	}
 	s.startDir = dir
@@ -109,7 +109,7 @@ func (s *supervisor) releaseTerminal() bool {
 	}
 	foreground := ownsForeground()
 	if err := unix.IoctlSetInt(0, unix.TIOCNOTTY, 0); err != nil {
-		s.log.Debug("cannot release the terminal", "err", err)
+		s.log.Debug(logging.TerminalKept, "err", err)
 		return false
 	}
 	if foreground {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/drainit/drainit/internal/logging"
 )
 
 // docker stop of a bash start.sh that runs the JVM without exec or trap:
@@ -23,7 +25,7 @@ func TestDockerStopDrainsTheJVMBehindStartSh(t *testing.T) {
 	took := c.stop(30)
 	c.expectExit(143)
 	logs := c.logs()
-	for _, want := range []string{"drain started", "deregistered", "stop signal forwarded", "shutdown hook: done", "process tree gone"} {
+	for _, want := range []string{logging.DrainStarted, "deregistered", logging.StopForwarded, "shutdown hook: done", "process tree gone"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the logs lack %q:\n%s", want, logs)
 		}
@@ -121,7 +123,7 @@ func TestDockerKillsAChildThatIgnoresTERMBeforeDockerDoes(t *testing.T) {
 	})
 	took := c.stop(30)
 	c.expectExit(137)
-	if !strings.Contains(c.logs(), "time is up; killed the process tree") {
+	if !strings.Contains(c.logs(), logging.TreeKilled) {
 		t.Errorf("drainit did not kill the tree itself:\n%s", c.logs())
 	}
 	if took > 20*time.Second {
@@ -214,7 +216,7 @@ func TestDockerStopOfTheExampleImageAsItIs(t *testing.T) {
 	took := c.stop(10)
 	c.expectExit(143)
 	logs := c.logs()
-	for _, want := range []string{`msg="drain step started" step="http POST`, "deregistered", "stop signal forwarded", "shutdown hook: done"} {
+	for _, want := range []string{`msg="drain step started" step="http POST`, "deregistered", logging.StopForwarded, "shutdown hook: done"} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the logs lack %q:\n%s", want, logs)
 		}
@@ -245,7 +247,7 @@ func TestDockerPidsLimitReachedByTheApp(t *testing.T) {
 	if code := c.exitCode(); code != 143 {
 		t.Fatalf("exit code %d, want the child's 143\n%s", code, logs)
 	}
-	for _, want := range []string{`step="http POST`, "stop signal forwarded"} {
+	for _, want := range []string{`step="http POST`, logging.StopForwarded} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the logs lack %q:\n%s", want, logs)
 		}

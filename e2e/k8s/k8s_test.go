@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/internal/kubefixture"
+	"github.com/drainit/drainit/internal/logging"
 )
 
 // The drain the tests give the example app: deregister through the app's
@@ -39,7 +40,7 @@ func TestDeletePodDrainsAndTheJVMFinishes(t *testing.T) {
 	code, reason := w.terminated(t, "app")
 	took := time.Since(start)
 	out := logs.ended(t)
-	expect(t, out, "drain started", `step="http POST`, "deregistered", "stop signal forwarded", "shutdown hook: done", "process tree gone")
+	expect(t, out, logging.DrainStarted, `step="http POST`, "deregistered", logging.StopForwarded, "shutdown hook: done", "process tree gone")
 	if code != 143 {
 		t.Errorf("the container ended with %d (%s), want 143: the app's own exit on SIGTERM, not a kill\n%s", code, reason, out)
 	}
@@ -64,8 +65,8 @@ func TestPreStopHookBesideDrainit(t *testing.T) {
 	c.must("delete", "pod", "app", "--wait=false")
 	code, _ := w.terminated(t, "app")
 	out := logs.ended(t)
-	expect(t, out, "prestop", "drain started", "stop signal forwarded", "shutdown hook: done")
-	if strings.Index(out, "prestop") > strings.Index(out, "drain started") {
+	expect(t, out, "prestop", logging.DrainStarted, logging.StopForwarded, "shutdown hook: done")
+	if strings.Index(out, "prestop") > strings.Index(out, logging.DrainStarted) {
 		t.Errorf("drainit got SIGTERM before the preStop hook ran:\n%s", out)
 	}
 	if code != 143 {
@@ -112,7 +113,7 @@ func TestQuietIgnoresTheNodesProbes(t *testing.T) {
 			w.terminated(t, "app")
 			out := logs.ended(t)
 			if tc.stopped {
-				expect(t, out, "quiet: callers have stopped", "not_callers=10.244.0.1/32")
+				expect(t, out, logging.QuietStopped, "not_callers=10.244.0.1/32")
 			} else {
 				expect(t, out, "quiet: maximum reached")
 			}
@@ -143,7 +144,7 @@ func TestSharedProcessNamespace(t *testing.T) {
 	logs := c.follow("app", "app")
 	logs.waitLog(t, "listening on")
 	code, _, out := c.deleteAndWait("app", logs)
-	expect(t, out, "drain started", "stop signal forwarded", "shutdown hook: done", "process tree gone")
+	expect(t, out, logging.DrainStarted, logging.StopForwarded, "shutdown hook: done", "process tree gone")
 	if code != 143 {
 		t.Errorf("exit %d, want 143\n%s", code, out)
 	}
@@ -163,7 +164,7 @@ func TestHardenedSecurityContext(t *testing.T) {
 		t.Fatalf("the pod runs as %q", id)
 	}
 	code, _, out := c.deleteAndWait("app", logs)
-	expect(t, out, "deregistered", `msg="quiet: watching the app's inbound traffic" source="netlink sock_diag"`, "stop signal forwarded", "shutdown hook: done")
+	expect(t, out, "deregistered", `msg="quiet: watching the app's inbound traffic" source="netlink sock_diag"`, logging.StopForwarded, "shutdown hook: done")
 	if code != 143 {
 		t.Errorf("exit %d, want 143\n%s", code, out)
 	}
@@ -187,7 +188,7 @@ func TestQuietWhenTheAppRunsAsAnotherUser(t *testing.T) {
 	waitFor(t, limit, "60 answers to the caller", func() bool { return strings.Count(calls.String(), "ok") >= 60 })
 	c.must("delete", "pod", "caller", "--grace-period=0", "--force")
 	code, _, out := c.deleteAndWait("app", logs)
-	expect(t, out, `owners="socket owner uid 65534`, "quiet: callers have stopped", "shutdown hook: done")
+	expect(t, out, `owners="socket owner uid 65534`, logging.QuietStopped, "shutdown hook: done")
 	if code != 143 {
 		t.Errorf("exit %d, want 143\n%s", code, out)
 	}
@@ -213,7 +214,7 @@ func TestPodPidsLimitReachedByTheApp(t *testing.T) {
 		return pids.Filled(func() { go c.run("exec", "app", "--", "sleep", "600") })
 	})
 	code, _, out := c.deleteAndWait("app", logs)
-	expect(t, out, `step="http POST`, "stop signal forwarded")
+	expect(t, out, `step="http POST`, logging.StopForwarded)
 	if strings.Contains(out, "newosproc") || code != 143 {
 		t.Errorf("exit %d, want the child's 143\n%s", code, out)
 	}
@@ -249,7 +250,7 @@ func TestShorterGracePeriodFromThePod(t *testing.T) {
 				t.Logf("without the permission: exit %d (%s) after %v: the kubelet killed it", code, reason, took.Round(time.Millisecond))
 				return
 			}
-			expect(t, out, "deadline read from the pod", "deleted with a 5s grace period", "stop signal forwarded", "shutdown hook: done")
+			expect(t, out, "deadline read from the pod", "deleted with a 5s grace period", logging.StopForwarded, "shutdown hook: done")
 			if code != 143 {
 				t.Errorf("exit %d (%s), want 143: the app's own exit, not the kubelet's SIGKILL\n%s", code, reason, out)
 			}

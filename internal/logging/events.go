@@ -55,4 +55,27 @@ const (
 	ReportSkipped = "no time left to report the stop"
 	EventPosted   = "event posted on the pod"
 	EventNotSent  = "event not posted"
+
+	// The start, the child's directory and terminal.
+	NoWorkingDir     = "cannot read the working directory; staying in it"
+	CannotMoveToRoot = "cannot move to /"
+	TerminalKept     = "cannot release the terminal"
+
+	// The reaper and the forward.
+	WaitidFailed          = "waitid failed"
+	Wait4Failed           = "wait4 failed"
+	ChildGoneNotForwarded = "child gone; signal not forwarded"
+
+	// The registry steps' start-up work and their waits.
+	EurekaNotShownYet    = "eureka: the server took OUT_OF_SERVICE, but its answer to callers does not show it yet (its read cache refreshes every 30 s)"
+	EurekaCannotClear    = "eureka: cannot clear the OUT_OF_SERVICE a previous container left"
+	EurekaCleared        = "eureka: cleared the OUT_OF_SERVICE a previous container left"
+	NacosNeverRegistered = "nacos: the instance never registered; nothing to re-enable"
+	NacosCannotRead      = "nacos: cannot read the instance yet"
+	NacosCannotReenable  = "nacos: cannot re-enable the instance left disabled"
+	NacosReenabled       = "nacos: re-enabled the instance a previous container left disabled"
+	QuietNoCounters      = "quiet: cannot read the namespace's TCP counters; the drain will judge by the table alone"
+
+	// The pod.
+	PodNotRead = "not reading the pod from the Kubernetes API"
 )

@@ -46,7 +46,7 @@ func check(p personality, args []string, environ map[string]string) int {
 // when the stop begins); check prints the plan from the very same.
 func (s *settings) stopInputs(plan *hooks.Plan) supervisor.StopInputs {
 	steps, open := plan.Budget()
-	return supervisor.StopInputs{Grace: s.GracePeriod, GraceFrom: s.graceFrom, GraceGiven: s.graceFrom != "the default", StopTimeout: s.StopTimeout,
+	return supervisor.StopInputs{Grace: s.GracePeriod, GraceFrom: s.graceFrom, GraceGiven: s.graceGiven, StopTimeout: s.StopTimeout,
 		StopTimeoutGiven: s.stopGiven, Steps: steps, StepsOpen: open, HasSteps: len(plan.Steps) > 0}
 }
 

@@ -42,6 +42,7 @@ type settings struct {
 	noStopKill  bool   // tini, dumb-init: a forwarded stop signal arms no SIGKILL
 	stopGiven   bool   // the stop timeout was set, by flag or variable
 	graceFrom   string // the flag or variable the grace period came from, or "the default"
+	graceGiven  bool   // set by the user (a flag or variable), not the default
 	action      string // help, version or license instead of a run
 	prestopFrom string // the flag or variable the steps came from, for errors
 }
@@ -84,7 +85,7 @@ func usagef(format string, args ...any) error {
 func loadEnv(environ map[string]string) (*settings, error) {
 	s := &settings{prestopFrom: "DRAINIT_PRESTOP", stopGiven: environ["DRAINIT_STOP_TIMEOUT"] != "", graceFrom: "the default"}
 	if environ["DRAINIT_GRACE_PERIOD"] != "" {
-		s.graceFrom = "DRAINIT_GRACE_PERIOD"
+		s.graceFrom, s.graceGiven = "DRAINIT_GRACE_PERIOD", true
 	}
 	if err := envconf.Parse(&s.variables, environ); err != nil {
 		return nil, &usageError{msg: err.Error()}
@@ -238,6 +239,6 @@ func durationFlag(dst *time.Duration, check func(time.Duration) error) func(stri
 
 // setGracePeriod is --grace-period.
 func (s *settings) setGracePeriod(value string) error {
-	s.graceFrom = "--grace-period"
+	s.graceFrom, s.graceGiven = "--grace-period", true
 	return durationFlag(&s.GracePeriod, positive)(value)
 }

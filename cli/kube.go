@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -196,8 +197,8 @@ func stopEvents(r supervisor.StopReport) []kube.Event {
 	}
 	fmt.Fprintf(&b, "the app exited %d at +%s; grace period %s (%s)", r.ChildExit, r.ExitedAt, r.Plan.Grace.Round(time.Millisecond), r.Plan.GraceFrom)
 	events := []kube.Event{{Type: "Normal", Reason: "Stopped", Message: b.String()}}
-	if r.Cut != "" && r.Cut != "the child exited" {
-		events = append(events, kube.Event{Type: "Warning", Reason: "DrainCutShort", Message: "the drain was cut short: " + r.Cut})
+	if r.Cut != nil && !errors.Is(r.Cut, supervisor.ErrChildExited) {
+		events = append(events, kube.Event{Type: "Warning", Reason: "DrainCutShort", Message: "the drain was cut short: " + r.Cut.Error()})
 	}
 	if r.Killed > 0 {
 		events = append(events, kube.Event{Type: "Warning", Reason: "Killed", Message: fmt.Sprintf(

@@ -33,11 +33,19 @@ type Drainer interface {
 	Drain(ctx context.Context, app App)
 }
 
+// Cut is why a drain was cut short: one of the errors below (Is works on
+// it), or nil when it was not.
+type Cut error
+
 var (
 	errAppShare      = errors.New("the app's share of the grace period has begun")
 	errSecondSignal  = errors.New("a second stop signal arrived")
 	errChildExited   = errors.New("the child exited")
 	errDrainFinished = errors.New("drain finished")
+
+	// ErrChildExited cuts a drain the app's own exit ended: nothing was
+	// lost, the app went on its own.
+	ErrChildExited = errChildExited
 )
 
 // drainRun is the drain under way: the signal that started it, closed done
@@ -54,7 +62,7 @@ func (s *supervisor) onStopSignal(sig syscall.Signal) {
 	switch {
 	case s.stop.phase == draining:
 		s.event(logging.SecondStop, "signal", signals.Name(sig))
-		s.report.Cut = errSecondSignal.Error()
+		s.report.Cut = errSecondSignal
 		s.endDrain(errSecondSignal)
 	case s.cfg.Drain == nil || s.stop.stopBegun() || s.exited:
 		s.forwardReceived(sig)
@@ -86,7 +94,7 @@ func (s *supervisor) startDrain(sig syscall.Signal) {
 		"forward_by", plan.StepsEnd, "kill_at", plan.KillFor(plan.StepsEnd))
 	if plan.AppShare <= 0 {
 		s.log.Warn(logging.DrainNoTime, "grace_period", plan.Grace, "stop_timeout", s.cfg.Stop.StopTimeout)
-		s.report.Cut = errAppShare.Error()
+		s.report.Cut = errAppShare
 		s.endDrain(errAppShare)
 		return
 	}

@@ -2,12 +2,13 @@ package supervisor
 
 import (
 	"context"
-	"github.com/drainit/drainit/internal/logging"
 	"log/slog"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/drainit/drainit/internal/logging"
 
 	"github.com/drainit/drainit/signals"
 	"golang.org/x/sys/unix"

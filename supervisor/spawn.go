@@ -2,11 +2,12 @@ package supervisor
 
 import (
 	"errors"
-	"github.com/drainit/drainit/internal/logging"
 	"io/fs"
 	"os"
 	"os/exec"
 	"syscall"
+
+	"github.com/drainit/drainit/internal/logging"
 
 	"golang.org/x/sys/unix"
 )

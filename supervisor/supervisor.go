@@ -191,7 +191,7 @@ func (s *supervisor) onDeadline() {
 	switch act {
 	case cutSteps:
 		s.stop.cut = true
-		s.report.Cut = errAppShare.Error()
+		s.report.Cut = errAppShare
 		if s.drain.cancel != nil {
 			s.drain.cancel(errAppShare)
 		}
@@ -224,7 +224,7 @@ func (s *supervisor) onChildExit(ws unix.WaitStatus) {
 	s.noChildren = s.reaper.noneLeft.Load()
 	s.event(logging.ChildExited, "pid", s.child, "status", ExitCode(ws))
 	if s.stop.phase == draining {
-		s.report.Cut = errChildExited.Error()
+		s.report.Cut = errChildExited
 		s.endDrain(errChildExited)
 	}
 	if s.noChildren {

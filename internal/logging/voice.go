@@ -3,12 +3,13 @@ package logging
 import (
 	"context"
 	"fmt"
-	"github.com/drainit/drainit/internal/redact"
 	"io"
 	"log/slog"
 	"os"
 	"strings"
 	"sync"
+
+	"github.com/drainit/drainit/internal/redact"
 )
 
 // Words maps a drainit event (its message) to the line a peer prints for

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/drainit/drainit/internal/httpx"
 	"github.com/drainit/drainit/internal/redact"
 )
 
@@ -108,16 +109,6 @@ type request struct {
 	contentType string
 }
 
-// statusError is a non-2xx answer.
-type statusError struct {
-	code int
-	body string
-}
-
-func (e *statusError) Error() string {
-	return fmt.Sprintf("HTTP %d: %s", e.code, e.body)
-}
-
 // excerpt is what an error quotes of a server's answer: its start, on one
 // line, masked (servers echo tokens in error bodies).
 func excerpt(body []byte) string {
@@ -136,13 +127,10 @@ func call(ctx context.Context, r request) ([]byte, error) {
 		return nil, err
 	}
 	if status < 200 || status > 299 {
-		return body, &statusError{code: status, body: excerpt(body)}
+		return body, &httpx.StatusError{Code: status, Message: excerpt(body)}
 	}
 	return body, nil
 }
 
 // isStatus reports whether err is a non-2xx answer with code.
-func isStatus(err error, code int) bool {
-	var status *statusError
-	return errors.As(err, &status) && status.code == code
-}
+func isStatus(err error, code int) bool { return httpx.IsStatus(err, code) }

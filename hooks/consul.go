@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/internal/envconf"
+	"github.com/drainit/drainit/internal/httpx"
 )
 
 // ConsulConfig is read from DRAINIT_CONSUL_*, falling back to Consul's own
@@ -34,8 +35,8 @@ func parseConsul(args []string, in input) (Step, error) {
 	if err := envconf.Parse(&cfg, environ); err != nil {
 		return nil, err
 	}
-	cfg.Addr = firstSet(cfg.Addr, environ["CONSUL_HTTP_ADDR"], "127.0.0.1:8500")
-	cfg.Token = firstSet(cfg.Token, environ["CONSUL_HTTP_TOKEN"])
+	cfg.Addr = httpx.FirstSet(cfg.Addr, environ["CONSUL_HTTP_ADDR"], "127.0.0.1:8500")
+	cfg.Token = httpx.FirstSet(cfg.Token, environ["CONSUL_HTTP_TOKEN"])
 	in.secrets.Add(cfg.Token)
 	base, err := baseURL(cfg.Addr, in.secrets)
 	if err != nil {
@@ -45,15 +46,6 @@ func parseConsul(args []string, in input) (Step, error) {
 		return nil, err
 	}
 	return &consulStep{cfg: cfg, base: base}, nil
-}
-
-func firstSet(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func (s *consulStep) String() string { return "consul maintenance " + s.cfg.ServiceID }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/internal/envconf"
+	"github.com/drainit/drainit/internal/httpx"
 	"github.com/drainit/drainit/internal/logging"
 	"github.com/drainit/drainit/internal/redact"
 )
@@ -186,11 +187,11 @@ var errNotRegistered = errors.New("the instance is not registered there")
 // ("no matched ip found!", "no ips found for cluster ...") from any other
 // server's 404 page.
 func isNacosNotFound(err error) bool {
-	var status *statusError
-	if !errors.As(err, &status) || status.code != 404 {
+	var status *httpx.StatusError
+	if !errors.As(err, &status) || status.Code != 404 {
 		return false
 	}
-	body := strings.ToLower(status.body)
+	body := strings.ToLower(status.Message)
 	return strings.Contains(body, "no matched ip") || strings.Contains(body, "no ips found") || strings.Contains(body, "instance not found")
 }
 

@@ -25,6 +25,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/drainit/drainit/internal/httpx"
 )
 
 // accountDir is where the kubelet mounts the service account.
@@ -64,7 +66,7 @@ func FromEnvironment(environ map[string]string) (*Client, error) {
 	c := &Client{
 		base:      "https://" + net.JoinHostPort(host, port),
 		namespace: environ["POD_NAMESPACE"],
-		pod:       firstSet(environ["POD_NAME"], environ["HOSTNAME"]),
+		pod:       httpx.FirstSet(environ["POD_NAME"], environ["HOSTNAME"]),
 		tokenFile: tokenFile,
 		http: &http.Client{Transport: &http.Transport{
 			TLSClientConfig:        &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
@@ -80,15 +82,6 @@ func FromEnvironment(environ map[string]string) (*Client, error) {
 		return nil, errors.New("the pod's name or namespace is unknown: set POD_NAME and POD_NAMESPACE from the Downward API")
 	}
 	return c, nil
-}
-
-func firstSet(values ...string) string {
-	for _, v := range values {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // Pod is the pod's namespace/name, for the log.
@@ -129,18 +122,12 @@ func (c *Client) call(ctx context.Context, method, path string, body io.Reader, 
 }
 
 // StatusError is the API server's refusal.
-type StatusError struct {
-	Code    int
-	Message string
-}
-
-func (e *StatusError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Code, e.Message) }
+type StatusError = httpx.StatusError
 
 // Forbidden reports whether err is the API server refusing the pod's
 // service account (no Role for it).
 func Forbidden(err error) bool {
-	var s *StatusError
-	return errors.As(err, &s) && (s.Code == http.StatusForbidden || s.Code == http.StatusUnauthorized)
+	return httpx.IsStatus(err, http.StatusForbidden, http.StatusUnauthorized)
 }
 
 // apiMessage is the message of a metav1.Status, or the body's start.

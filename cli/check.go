@@ -42,14 +42,6 @@ func check(p personality, args []string, environ map[string]string) int {
 	return 0
 }
 
-// stopInputs is what the run plans each stop from (supervisor.PlanStop,
-// when the stop begins); check prints the plan from the very same.
-func (s *settings) stopInputs(plan *hooks.Plan) supervisor.StopInputs {
-	steps, open := plan.Budget()
-	return supervisor.StopInputs{Grace: s.GracePeriod, GraceFrom: s.graceFrom, GraceGiven: s.graceGiven, StopTimeout: s.StopTimeout,
-		StopTimeoutGiven: s.stopGiven, Steps: steps, StepsOpen: open, HasSteps: len(plan.Steps) > 0}
-}
-
 // timeline prints the stop plan the supervisor follows, if each step takes
 // its whole budget.
 func timeline(s *settings, plan *hooks.Plan) string {

@@ -7,8 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/drainit/drainit/hooks"
 	"github.com/drainit/drainit/internal/envconf"
 	"github.com/drainit/drainit/signals"
+	"github.com/drainit/drainit/supervisor"
 )
 
 // variables is every DRAINIT_* variable drainit reads, with its default. Each has a
@@ -241,4 +243,35 @@ func durationFlag(dst *time.Duration, check func(time.Duration) error) func(stri
 func (s *settings) setGracePeriod(value string) error {
 	s.graceFrom, s.graceGiven = "--grace-period", true
 	return durationFlag(&s.GracePeriod, positive)(value)
+}
+
+// stopInputs is what the run plans each stop from (supervisor.PlanStop,
+// when the stop begins); check prints the plan from the very same.
+func (s *settings) stopInputs(plan *hooks.Plan) supervisor.StopInputs {
+	steps, open := plan.Budget()
+	return supervisor.StopInputs{Grace: s.GracePeriod, GraceFrom: s.graceFrom, GraceGiven: s.graceGiven, StopTimeout: s.StopTimeout,
+		StopTimeoutGiven: s.stopGiven, Steps: steps, StepsOpen: open, HasSteps: len(plan.Steps) > 0}
+}
+
+// configure builds the settings from the environment, then the flags.
+func (p personality) configure(args []string, environ map[string]string, needCommand bool) (*settings, error) {
+	s, err := loadEnv(environ)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.readEnv(s, environ); err != nil {
+		return nil, err
+	}
+	// glibc's getopt stops at the first operand when POSIXLY_CORRECT is set
+	// at all, and tini's users rely on it (tini -e 3 sh -c 'exit 3').
+	_, posix := environ["POSIXLY_CORRECT"]
+	argv, err := parser{opts: p.options(s), permute: p.permute && !posix}.parse(args)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	if needCommand && s.action == "" && len(argv) == 0 {
+		return nil, usagef("no command given (usage: %s [OPTIONS] [--] COMMAND [ARG...])", p.name)
+	}
+	s.argv = argv
+	return s, nil
 }

@@ -222,29 +222,6 @@ func dumbInitEnv(s *settings, environ map[string]string) error {
 	return nil
 }
 
-// configure builds the settings from the environment, then the flags.
-func (p personality) configure(args []string, environ map[string]string, needCommand bool) (*settings, error) {
-	s, err := loadEnv(environ)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.readEnv(s, environ); err != nil {
-		return nil, err
-	}
-	// glibc's getopt stops at the first operand when POSIXLY_CORRECT is set
-	// at all, and tini's users rely on it (tini -e 3 sh -c 'exit 3').
-	_, posix := environ["POSIXLY_CORRECT"]
-	argv, err := parser{opts: p.options(s), permute: p.permute && !posix}.parse(args)
-	if err != nil {
-		return nil, usagef("%v", err)
-	}
-	if needCommand && s.action == "" && len(argv) == 0 {
-		return nil, usagef("no command given (usage: %s [OPTIONS] [--] COMMAND [ARG...])", p.name)
-	}
-	s.argv = argv
-	return s, nil
-}
-
 func environMap() map[string]string {
 	return env.ToMap(os.Environ())
 }

@@ -56,9 +56,9 @@ test-k8s: k8s-up
 	scripts/k8s-images.sh
 	DRAINIT_K8S_TESTS=1 go test -count=1 -timeout 30m -v ./e2e/k8s/
 
-# The rolling update in that cluster, side by side (about 35 minutes): a
-# JSON line a wrapper and kind of caller on stdout, bench/results/rollout-k8s.json,
-# then the report.
+# The rolling update in that cluster, side by side, callers in a pod (11
+# rows, 3 rollouts each: about 45 minutes): a JSON line a row and kind of
+# caller on stdout, bench/results/rollout-k8s.json, then the report.
 bench-k8s: k8s-up
 	scripts/k8s-images.sh
 	go run ./bench/rollout -k8s -runs 3 -rate 450

@@ -50,6 +50,9 @@ func run() error {
 		}
 		sections = append(sections, k8sSection(k8s, k8sRows, callers))
 		line = k8sHeadline(k8s, k8sRows) + line
+		if err := updateBlock("bench:k8s", k8sReadmeTable(k8sRows)); err != nil {
+			return err
+		}
 	}
 	sections = append(sections, rolloutSection(rollout, rows))
 	var docker benchdata.Rollout
@@ -61,7 +64,7 @@ func run() error {
 	if err := os.WriteFile("docs/benchmarks.md", []byte(page), 0o644); err != nil {
 		return err
 	}
-	return updateReadme(line)
+	return updateBlock("bench:headline", line)
 }
 
 func readJSON(path string, v any) error {
@@ -82,21 +85,19 @@ func output(name string, args ...string) string {
 	return line
 }
 
-const (
-	headlineStart = "<!-- bench:headline -->"
-	headlineEnd   = "<!-- /bench:headline -->"
-)
-
-func updateReadme(line string) error {
+// updateBlock replaces what stands between <!-- name --> and
+// <!-- /name --> in the README.
+func updateBlock(name, content string) error {
 	data, err := os.ReadFile("README.md")
 	if err != nil {
 		return err
 	}
 	text := string(data)
-	start, end := strings.Index(text, headlineStart), strings.Index(text, headlineEnd)
-	if start < 0 || end < start {
-		return fmt.Errorf("README.md has no %s ... %s markers", headlineStart, headlineEnd)
+	open, end := "<!-- "+name+" -->", "<!-- /"+name+" -->"
+	start, stop := strings.Index(text, open), strings.Index(text, end)
+	if start < 0 || stop < start {
+		return fmt.Errorf("README.md has no %s ... %s markers", open, end)
 	}
-	text = text[:start+len(headlineStart)] + line + text[end:]
+	text = text[:start+len(open)] + content + text[stop:]
 	return os.WriteFile("README.md", []byte(text), 0o644)
 }

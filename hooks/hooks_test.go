@@ -229,3 +229,38 @@ func waitUntil(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// A sleep step runs its whole budget, which is its duration: it succeeds
+// (its own deadline, a moment earlier than the sleep's end, used to make it
+// "failed ... context deadline exceeded" in the log and the Events); cut by
+// the drain, it fails.
+func TestSleepStepSucceedsAtItsOwnBudget(t *testing.T) {
+	for range 5 {
+		plan, err := Parse("sleep 10ms", nil, time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan.Log = slog.New(slowHandler{slog.DiscardHandler}) // a log line takes a while, as on a busy stderr
+		plan.Drain(context.Background(), nil)
+		if r := plan.Results(); len(r) != 1 || r[0].Err != nil {
+			t.Fatalf("results %+v, want the sleep ok", r)
+		}
+	}
+	plan, _ := Parse("sleep 10s", nil, time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	plan.Drain(ctx, nil)
+	if r := plan.Results(); len(r) != 1 || r[0].Err == nil || !r[0].Cut {
+		t.Fatalf("results %+v, want the sleep cut", r)
+	}
+}
+
+// slowHandler takes 5 ms a line.
+type slowHandler struct{ slog.Handler }
+
+func (h slowHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h slowHandler) Handle(ctx context.Context, r slog.Record) error {
+	time.Sleep(5 * time.Millisecond)
+	return h.Handler.Handle(ctx, r)
+}

@@ -20,7 +20,6 @@ import (
 // it. The runtime keeps every thread it has started and hands an idle one
 // out before it starts another, so with the threads started here and one
 // P (GOMAXPROCS 1: drainit needs no parallelism) it never has to.
-const threadsWanted = 8
 
 // reserveThreads starts threads until drainit has threadsWanted of them,
 // and leaves the new ones idle. Each is made by a goroutine that locks
@@ -34,6 +33,9 @@ const threadsWanted = 8
 // GOMAXPROCS=8). The child still gets the variable as it was.
 func reserveThreads() {
 	runtime.GOMAXPROCS(1)
+	if threadsWanted == 0 {
+		return
+	}
 	spare := threadsWanted - threadCount()
 	var locked, release sync.WaitGroup
 	release.Add(1)

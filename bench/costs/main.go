@@ -8,6 +8,7 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -29,6 +30,7 @@ type settings struct {
 	testprog string
 	out      string
 	quick    bool
+	startup  bool
 }
 
 func main() {
@@ -36,6 +38,7 @@ func main() {
 	flag.StringVar(&s.drainit, "drainit", "bin/drainit", "the drainit binary")
 	flag.StringVar(&s.out, "out", "bench/results", "where to write costs.json")
 	flag.BoolVar(&s.quick, "quick", false, "fewer repetitions, for a smoke run")
+	flag.BoolVar(&s.startup, "startup", false, "measure the start-up alone, into the costs.json there is")
 	flag.Parse()
 	if err := run(s); err != nil {
 		fmt.Fprintln(os.Stderr, "costs:", err)
@@ -54,11 +57,13 @@ func run(s settings) error {
 	}
 	s.testprog = filepath.Join(dir, "testprog")
 	gofloor := filepath.Join(dir, "go-floor")
-	for pkg, bin := range map[string]string{"./internal/testprog": s.testprog, "./bench/costs/gofloor": gofloor} {
-		build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, pkg)
+	noReserve := filepath.Join(dir, "drainit-noreserve")
+	for bin, args := range map[string][]string{s.testprog: {"./internal/testprog"}, gofloor: {"./bench/costs/gofloor"},
+		noReserve: {"-tags", "noreserve", "-ldflags", "-s -w -E github.com/drainit/drainit/signals.entry", "."}} {
+		build := exec.Command("go", append([]string{"build", "-trimpath", "-ldflags", "-s -w", "-o", bin}, args...)...)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := build.CombinedOutput(); err != nil {
-			return fmt.Errorf("building %s: %v: %s", pkg, err, out)
+			return fmt.Errorf("building %s: %v: %s", args, err, out)
 		}
 	}
 	inits := []initCmd{
@@ -68,12 +73,16 @@ func run(s settings) error {
 		{"catatonit", []string{"catatonit", "--"}},
 		{"drainit", []string{s.drainit, "--"}},
 	}
-	floor := []initCmd{{"Go floor (reference)", []string{gofloor, "--"}}}
+	floor := []initCmd{{"Go floor (reference)", []string{gofloor, "--"}},
+		{"drainit without its thread reserve (reference)", []string{noReserve, "--"}}}
 	reps := map[string]int{"startup": 300, "latency": 2000, "reaping": 7, "idle_seconds": 10, "storm": 8, "quiet_seconds": 20}
 	if s.quick {
 		reps = map[string]int{"startup": 30, "latency": 200, "reaping": 2, "idle_seconds": 2, "storm": 2, "quiet_seconds": 3}
 	}
 	c := benchdata.Costs{Repeats: reps, StartedAt: time.Now()}
+	if s.startup {
+		return measureStartupInto(s.out, append(inits, floor...), dir, reps["startup"])
+	}
 	steps := []struct {
 		name string
 		fn   func() error
@@ -103,4 +112,21 @@ func run(s settings) error {
 		}
 	}
 	return benchdata.Write(s.out, "costs.json", c)
+}
+
+// measureStartupInto measures the start-up alone and puts it in the
+// costs.json already in out.
+func measureStartupInto(out string, inits []initCmd, dir string, runs int) error {
+	var c benchdata.Costs
+	data, err := os.ReadFile(filepath.Join(out, "costs.json"))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		return err
+	}
+	if c.Startup, err = measureStartup(inits, dir, runs); err != nil {
+		return err
+	}
+	return benchdata.Write(out, "costs.json", c)
 }

@@ -19,8 +19,8 @@ test: build
 # The test app, the fake registry and the rollout bench as static binaries,
 # for the images.
 testbins:
-	CGO_ENABLED=0 go build -trimpath -o bin/testprog ./internal/testprog
-	CGO_ENABLED=0 go build -trimpath -o bin/fakeregistryd ./internal/fakeregistry/fakeregistryd
+	CGO_ENABLED=0 go build -trimpath -o bin/testprog ./internal/testsupport/testprog
+	CGO_ENABLED=0 go build -trimpath -o bin/fakeregistryd ./internal/testsupport/fakeregistry/fakeregistryd
 	CGO_ENABLED=0 go build -trimpath -o bin/rollout ./bench/rollout
 
 # Every image the container tests and examples use, built from nothing (no

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/internal/logging"
-	"github.com/drainit/drainit/internal/loopback"
+	"github.com/drainit/drainit/internal/testsupport/loopback"
 	"golang.org/x/sys/unix"
 )
 

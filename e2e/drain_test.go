@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drainit/drainit/internal/fakeregistry"
 	"github.com/drainit/drainit/internal/logging"
-	"github.com/drainit/drainit/internal/loopback"
+	"github.com/drainit/drainit/internal/testsupport/fakeregistry"
+	"github.com/drainit/drainit/internal/testsupport/loopback"
 	"golang.org/x/sys/unix"
 )
 

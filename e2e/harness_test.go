@@ -24,8 +24,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/drainit/drainit/internal/pidns"
-	"github.com/drainit/drainit/internal/testkit"
+	"github.com/drainit/drainit/internal/testsupport/pidns"
+	"github.com/drainit/drainit/internal/testsupport/testkit"
 	"golang.org/x/sys/unix"
 )
 
@@ -53,7 +53,7 @@ func buildAndRun(m *testing.M, dir string) int {
 	testprog = filepath.Join(dir, "testprog")
 	builds := [][]string{
 		{"go", "build", "-trimpath", "-ldflags=-E github.com/drainit/drainit/signals.entry", "-o", drainit, ".."},
-		{"go", "build", "-o", testprog, "../internal/testprog"},
+		{"go", "build", "-o", testprog, "../internal/testsupport/testprog"},
 	}
 	// DRAINIT_E2E_BINARY runs the suite against another build of drainit:
 	// an older one, or one for another architecture under qemu-user.

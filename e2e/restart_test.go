@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drainit/drainit/internal/fakeregistry"
+	"github.com/drainit/drainit/internal/testsupport/fakeregistry"
 	"golang.org/x/sys/unix"
 )
 

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drainit/drainit/internal/pidns"
+	"github.com/drainit/drainit/internal/testsupport/pidns"
 	"github.com/drainit/drainit/signals"
 	"github.com/rogpeppe/go-internal/testscript"
 )

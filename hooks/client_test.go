@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drainit/drainit/internal/loopback"
+	"github.com/drainit/drainit/internal/testsupport/loopback"
 )
 
 // rawServer answers every connection with reply, after reading the request.

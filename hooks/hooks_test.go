@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drainit/drainit/internal/fakeregistry"
 	"github.com/drainit/drainit/internal/redact"
+	"github.com/drainit/drainit/internal/testsupport/fakeregistry"
 )
 
 func TestParseErrors(t *testing.T) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Puts the images the cluster's pods run into its containerd, without a
-# registry: the pause image (internal/pause, FROM scratch) and the images
+# registry: the pause image (internal/testsupport/pause, FROM scratch) and the images
 # make docker-images builds, through docker save and ctr import. An image is
 # imported again only when Docker's copy changed.
 set -euo pipefail
@@ -11,7 +11,7 @@ mkdir -p "$K8S_STATE/images"
 
 if ! docker image inspect localhost/drainit-pause:1 >/dev/null 2>&1; then
   ctx=$(mktemp -d)
-  CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$ctx/pause" ./internal/pause
+  CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$ctx/pause" ./internal/testsupport/pause
   printf 'FROM scratch\nCOPY pause /pause\nENTRYPOINT ["/pause"]\n' >"$ctx/Dockerfile"
   docker build -q --label drainit.test=1 -t localhost/drainit-pause:1 "$ctx" >/dev/null
   rm -rf "$ctx"

@@ -58,7 +58,7 @@ func run(s settings) error {
 	s.testprog = filepath.Join(dir, "testprog")
 	gofloor := filepath.Join(dir, "go-floor")
 	noReserve := filepath.Join(dir, "drainit-noreserve")
-	for bin, args := range map[string][]string{s.testprog: {"./internal/testprog"}, gofloor: {"./bench/costs/gofloor"},
+	for bin, args := range map[string][]string{s.testprog: {"./internal/testsupport/testprog"}, gofloor: {"./bench/costs/gofloor"},
 		noReserve: {"-tags", "noreserve", "-ldflags", "-s -w -E github.com/drainit/drainit/signals.entry", "."}} {
 		build := exec.Command("go", append([]string{"build", "-trimpath", "-ldflags", "-s -w", "-o", bin}, args...)...)
 		build.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/bench/benchdata"
-	"github.com/drainit/drainit/internal/pidns"
 	"github.com/drainit/drainit/internal/proc"
+	"github.com/drainit/drainit/internal/testsupport/pidns"
 )
 
 func measureStartup(inits []initCmd, dir string, runs int) ([]benchdata.StartupResult, error) {

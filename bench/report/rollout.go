@@ -79,7 +79,7 @@ func rolloutSection(r benchdata.Rollout, rows []*row) string {
 			"`/v1/health/service/demo?passing` every second instead of the fake Nacos. Without a drain the old instance stays listed " +
 			"until its check fails after it has stopped; the `consul` step puts it in maintenance, which Consul's health answer " +
 			"leaves out at once, and forwards SIGTERM 2 s later. Nacos and Eureka servers are Java programs that cannot be had " +
-			"on these machines (no registry, no internet): their rows use the fakes in `internal/fakeregistry`, which follow what " +
+			"on these machines (no registry, no internet): their rows use the fakes in `internal/testsupport/fakeregistry`, which follow what " +
 			"their sources do (expiry, `enabled`, caches).\n")
 	}
 	b.WriteString(restartSection(r))

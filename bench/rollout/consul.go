@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/drainit/drainit/internal/loopback"
+	"github.com/drainit/drainit/internal/testsupport/loopback"
 )
 
 // consulAgent is a real Consul agent (scripts/consul-build.sh: v1.16.3, the

@@ -9,8 +9,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/drainit/drainit/internal/loopback"
-	"github.com/drainit/drainit/internal/pidns"
+	"github.com/drainit/drainit/internal/testsupport/loopback"
+	"github.com/drainit/drainit/internal/testsupport/pidns"
 )
 
 // instance is one JVM service as PID 1 of its own PID namespace.

@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/bench/benchdata"
-	"github.com/drainit/drainit/internal/kubefixture"
-	"github.com/drainit/drainit/internal/testkit"
+	"github.com/drainit/drainit/internal/testsupport/kubefixture"
+	"github.com/drainit/drainit/internal/testsupport/testkit"
 )
 
 // The rolling update in a real Kubernetes (-k8s): the project's own

@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/bench/benchdata"
-	"github.com/drainit/drainit/internal/fakeregistry"
+	"github.com/drainit/drainit/internal/testsupport/fakeregistry"
 )
 
 type wrapper struct {

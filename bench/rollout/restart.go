@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/drainit/drainit/bench/benchdata"
-	"github.com/drainit/drainit/internal/fakeregistry"
+	"github.com/drainit/drainit/internal/testsupport/fakeregistry"
 )
 
 // A restart on the same address (a liveness restart or an OOM kill: the pod

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	kit "github.com/drainit/drainit/internal/testkit"
+	kit "github.com/drainit/drainit/internal/testsupport/testkit"
 )
 
 const (

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/drainit/drainit/internal/kubefixture"
 	"github.com/drainit/drainit/internal/logging"
+	"github.com/drainit/drainit/internal/testsupport/kubefixture"
 )
 
 // The drain the tests give the example app: deregister through the app's

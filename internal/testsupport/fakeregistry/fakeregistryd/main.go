@@ -13,7 +13,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/drainit/drainit/internal/fakeregistry"
+	"github.com/drainit/drainit/internal/testsupport/fakeregistry"
 )
 
 func main() {

@@ -17,8 +17,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/drainit/drainit/internal/pidns"
 	"github.com/drainit/drainit/internal/proc"
+	"github.com/drainit/drainit/internal/testsupport/pidns"
 	"github.com/drainit/drainit/signals"
 	"golang.org/x/sys/unix"
 )

@@ -83,23 +83,24 @@ func callerPod(name, target string) string {
 }
 
 // Readiness probes keep coming from the node during termination (every
-// second here). On this cluster's bridge network they come from the
-// bridge's address, the pod's default gateway, not from status.hostIP:
-// with DRAINIT_QUIET_IGNORE=gateway they are not callers, and quiet sees
-// the callers stop; counted as callers they hold the step to its maximum.
-// A probe the kubelet closes first leaves no trace in the table, only in
-// the namespace's accepted-connections counter, which counts whoever it
-// was: with probes more often than the quiet time, DRAINIT_QUIET_OPENS=false
-// leaves that counter out.
-func TestQuietIgnoresTheNodesProbes(t *testing.T) {
+// second here), from the bridge's address on this cluster, not from
+// status.hostIP. With its Role, drainit reads the probes from its pod at
+// the stop and lets them pass, with no network setting: quiet sees the
+// caller (a pod) stop. Without the Role the pod is not read, which the log
+// says, and the probes, counted as callers, hold the step to its maximum.
+func TestQuietTellsTheKubeletsProbesFromCallers(t *testing.T) {
 	for _, tc := range []struct {
-		ignore, opens string
-		stopped       bool
-	}{{"gateway", "false", true}, {"", "true", false}} {
-		t.Run("DRAINIT_QUIET_IGNORE="+tc.ignore+",DRAINIT_QUIET_OPENS="+tc.opens, func(t *testing.T) {
+		name    string
+		role    bool
+		stopped bool
+	}{{"with its Role", true, true}, {"without", false, false}} {
+		t.Run(tc.name, func(t *testing.T) {
 			c := newCluster(t)
-			env := drainEnv("DRAINIT_PRESTOP", "quiet 2s max 8s", "DRAINIT_QUIET_IGNORE", tc.ignore, "DRAINIT_QUIET_OPENS", tc.opens)
-			c.apply(podSpec{name: "app", grace: 30, env: env, hostIP: true, readiness: 1}.yaml())
+			if tc.role {
+				c.apply(rbac)
+			}
+			env := drainEnv("DRAINIT_PRESTOP", "quiet 2s max 8s")
+			c.apply(podSpec{name: "app", grace: 30, env: env, readiness: 1}.yaml())
 			c.waitReady("app")
 			logs := c.follow("app", "app")
 			c.apply(callerPod("caller", c.pod("app").Status.PodIP))
@@ -113,9 +114,9 @@ func TestQuietIgnoresTheNodesProbes(t *testing.T) {
 			w.terminated(t, "app")
 			out := logs.ended(t)
 			if tc.stopped {
-				expect(t, out, logging.QuietStopped, "not_callers=10.244.0.1/32")
+				expect(t, out, logging.QuietStopped, `probes="from 10.244.0.1`)
 			} else {
-				expect(t, out, "quiet: maximum reached")
+				expect(t, out, logging.QuietNoPod, "quiet: maximum reached")
 			}
 		})
 	}

@@ -204,14 +204,7 @@ func TestQuietWithTooLittleTrafficWaitsForTheMaximum(t *testing.T) {
 // said the app held no listening socket and forwarded at once).
 func TestQuietAppUnderAnotherUser(t *testing.T) {
 	t.Parallel() // in a network namespace of its own: see runQuietAs
-	app := filepath.Dir(exampleApp(t))
-	for _, dir := range []string{binDir, app} {
-		if err := os.Chmod(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	noPtrace := opts{via: []string{"setpriv", "--bounding-set=-sys_ptrace"}}
-	asNobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+	openToOtherUsers(t)
 	var fast *caller
 	q := runQuietAs(t, "quiet 1s max 20s", nil, noPtrace, asNobody, func(q *quietRun) {
 		fast = startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
@@ -308,14 +301,7 @@ func TestQuietEndsAServiceCallersKeptAliveConnection(t *testing.T) {
 // the log says why.
 func TestQuietCannotEndConnectionsSaysSo(t *testing.T) {
 	t.Parallel() // in a network namespace of its own: see runQuietAs
-	app := filepath.Dir(exampleApp(t))
-	for _, dir := range []string{binDir, app} {
-		if err := os.Chmod(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	noPtrace := opts{via: []string{"setpriv", "--bounding-set=-sys_ptrace"}}
-	asNobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+	openToOtherUsers(t)
 	q := runQuietAs(t, "quiet 1s max 3s", nil, noPtrace, asNobody, func(q *quietRun) { startServiceCaller(t, q) })
 	for _, want := range []string{logging.QuietCannotEnd, "permission denied", logging.QuietMaxBusy, `kept_alive="could not be ended`} {
 		if !strings.Contains(q.stderr, want) {
@@ -335,14 +321,8 @@ func TestQuietCannotEndConnectionsSaysSo(t *testing.T) {
 // callers", and forwarded at once).
 func TestQuietAppHiddenByHidepid(t *testing.T) {
 	t.Parallel() // in a network namespace of its own: see runQuietAs
-	app := filepath.Dir(exampleApp(t))
-	for _, dir := range []string{binDir, app} {
-		if err := os.Chmod(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	openToOtherUsers(t)
 	hidden := opts{via: []string{"sh", "-c", `mount -o remount,hidepid=2,gid=4242 /proc && exec "$@"`, "sh", "setpriv", "--bounding-set=-sys_ptrace"}}
-	asNobody := []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
 	var fast *caller
 	q := runQuietAs(t, "quiet 1s max 20s", nil, hidden, asNobody, func(q *quietRun) {
 		fast = startCaller(t, q.ns, q.listing, q.url, 500*time.Millisecond, false, "")
@@ -355,5 +335,21 @@ func TestQuietAppHiddenByHidepid(t *testing.T) {
 	}
 	if gap := q.sigterm.Sub(fast.lastSent()); gap < time.Second-100*time.Millisecond {
 		t.Errorf("the JVM got SIGTERM %v after the caller's last request, before 1s of quiet", gap)
+	}
+}
+
+// The app as another user, and drainit root without CAP_SYS_PTRACE (as in
+// a default container): it cannot read the app's open files.
+var (
+	asNobody = []string{"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"}
+	noPtrace = opts{via: []string{"setpriv", "--bounding-set=-sys_ptrace"}}
+)
+
+// openToOtherUsers lets another user run drainit's binaries and the app.
+func openToOtherUsers(t *testing.T) {
+	for _, dir := range []string{binDir, filepath.Dir(exampleApp(t))} {
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -89,22 +89,30 @@ func TestChildExitDuringASaturatedSignalQueue(t *testing.T) {
 		peak := watchSigQ(r.pid)
 		fillQueue(t, r, rtmin1)
 		stop := flood(r, 5*time.Second, rtmin1, unix.SIGUSR1, unix.SIGUSR1)
-		code := r.exitCode(limit)
-		exited := time.Now()
-		queued, max := peak()
-		stop()
-		if code != 42 {
-			t.Fatalf("round %d: exit code %d, want the child's 42\nstderr:\n%s", round, code, r.stderr.String())
-		}
-		late := exited.Sub(c.exitedAt())
-		t.Logf("round %d: drainit exited %v after the child; SigQ peaked at %d/%d", round, late, queued, max)
-		if queued < max*9/10 {
+		if queued, max := exitsSoonAfterTheChild(t, round, r, c, peak, stop); queued < max*9/10 {
 			t.Errorf("round %d: the flood did not fill the signal queue: SigQ peaked at %d/%d", round, queued, max)
 		}
-		if late > 2*time.Second {
-			t.Errorf("round %d: drainit exited %v after the child, want within 2s", round, late)
-		}
 	}
+}
+
+// exitsSoonAfterTheChild waits for drainit's exit under a flood (stopped
+// then), which must carry the child's 42 and come within 2 s of the
+// child's; it returns SigQ's peak.
+func exitsSoonAfterTheChild(t *testing.T, round int, r *run, c counter, peak func() (int, int), stop func()) (queued, max int) {
+	t.Helper()
+	code := r.exitCode(limit)
+	exited := time.Now()
+	queued, max = peak()
+	stop()
+	if code != 42 {
+		t.Fatalf("round %d: exit code %d, want the child's 42\nstderr:\n%s", round, code, r.stderr.String())
+	}
+	late := exited.Sub(c.exitedAt())
+	t.Logf("round %d: drainit exited %v after the child; SigQ peaked at %d/%d", round, late, queued, max)
+	if late > 2*time.Second {
+		t.Errorf("round %d: drainit exited %v after the child, want within 2s\n%s", round, late, lastLines(r.stderr.String(), 15))
+	}
+	return queued, max
 }
 
 // The same with many distinct real-time signals and standard ones among
@@ -119,19 +127,7 @@ func TestChildExitDuringAFloodOfManyRealTimeSignals(t *testing.T) {
 		r := start(t, opts{}, "-vvv", "--", testprog, "launch", mix1+","+mix2, "-", "bash", "-c", script, "bash", c.path)
 		c.waitReady()
 		peak := watchSigQ(r.pid)
-		stop := floodLists(r, 3*time.Second, mix1, mix2)
-		code := r.exitCode(limit)
-		exited := time.Now()
-		queued, max := peak()
-		stop()
-		if code != 42 {
-			t.Fatalf("round %d: exit code %d, want the child's 42\nstderr:\n%s", round, code, r.stderr.String())
-		}
-		late := exited.Sub(c.exitedAt())
-		t.Logf("round %d: drainit exited %v after the child; SigQ peaked at %d/%d", round, late, queued, max)
-		if late > 2*time.Second {
-			t.Errorf("round %d: drainit exited %v after the child, want within 2s\n%s", round, late, lastLines(r.stderr.String(), 15))
-		}
+		exitsSoonAfterTheChild(t, round, r, c, peak, floodLists(r, 3*time.Second, mix1, mix2))
 	}
 }
 

@@ -71,11 +71,17 @@ func (s *supervisor) onStopSignal(sig syscall.Signal) {
 	}
 }
 
-// planStop plans the stop that begins now.
-func (s *supervisor) planStop(withDrain bool) StopPlan {
+// beginStop is the one place a stop begins, on sig, with a drain or not:
+// it plans the stop from now, hands the plan to the timeline, and asks for
+// the pod's real deadline beside it.
+func (s *supervisor) beginStop(sig syscall.Signal, withDrain bool) StopPlan {
 	in := s.cfg.Stop
 	in.HasSteps = in.HasSteps && withDrain
-	return PlanStop(in, s.now())
+	plan := PlanStop(in, s.now())
+	s.stop.beginStop(plan, withDrain)
+	s.readDeadline(plan.Began)
+	s.report.Signal = signals.Name(sig)
+	return plan
 }
 
 // startDrain follows the stop plan: the steps run until the app's share of
@@ -85,10 +91,7 @@ func (s *supervisor) planStop(withDrain bool) StopPlan {
 // app.
 func (s *supervisor) startDrain(sig syscall.Signal) {
 	s.stopStartHooks()
-	plan := s.planStop(true)
-	s.stop.beginStop(plan, true)
-	s.readDeadline(plan.Began)
-	s.report.Signal = signals.Name(sig)
+	plan := s.beginStop(sig, true)
 	s.drain = drainRun{signal: sig}
 	s.event(logging.DrainStarted, "signal", signals.Name(sig), "grace_period", plan.Grace, "grace_from", plan.GraceFrom,
 		"forward_by", plan.StepsEnd, "kill_at", plan.KillFor(plan.StepsEnd))

@@ -41,10 +41,7 @@ func (s *supervisor) forwardReceived(sig syscall.Signal) {
 		return
 	}
 	if !s.stop.stopBegun() {
-		plan := s.planStop(false)
-		s.stop.beginStop(plan, false)
-		s.readDeadline(plan.Began)
-		s.report.Signal = signals.Name(sig)
+		s.beginStop(sig, false)
 	}
 	if s.stop.forwarded.IsZero() {
 		s.stop.forward(s.now())

@@ -152,6 +152,12 @@ func (t *timeline) forward(now time.Time) {
 	t.phase, t.forwarded = stopping, now
 }
 
+// cutSteps: the steps were told to stop at the app's share.
+func (t *timeline) cutSteps() { t.cut = true }
+
+// giveUp: processes outlived drainit's SIGKILL; drainit exits.
+func (t *timeline) giveUp() { t.phase = gaveUp }
+
 func (t *timeline) endDrain() {
 	if t.phase == draining {
 		t.phase = stopping

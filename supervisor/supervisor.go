@@ -190,7 +190,7 @@ func (s *supervisor) onDeadline() {
 	_, act := s.stop.next()
 	switch act {
 	case cutSteps:
-		s.stop.cut = true
+		s.stop.cutSteps()
 		s.report.Cut = errAppShare
 		if s.drain.cancel != nil {
 			s.drain.cancel(errAppShare)
@@ -210,7 +210,7 @@ func (s *supervisor) onDeadline() {
 		s.report.KilledAt = s.stop.since(s.now())
 	case giveUp:
 		s.log.Error(logging.GaveUp, "waited", killGrace)
-		s.stop.phase = gaveUp
+		s.stop.giveUp()
 		if !s.exited {
 			s.status = unix.WaitStatus(unix.SIGKILL)
 		}

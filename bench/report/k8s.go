@@ -177,10 +177,10 @@ func k8sSection(r benchdata.K8sRollout, rows []*k8sRow, callers []string) string
 }
 
 // k8sWhy reads the table (written from the runs of 2026-12-07 on commit
-// cae6c63, whose drain is HEAD's; the figures above are regenerated, this
+// 66f0044, whose drain is HEAD's; the figures above are regenerated, this
 // reading is not).
 const k8sWhy = `
-**Reading it** (every figure from one bench of the binary built at cae6c63; the commits after it change no
+**Reading it** (every figure from one bench of the binary built at 66f0044; the commits after it change no
 drain step: the Events' timing, GOMAXPROCS, check -f, logging names).
 *Callers through the Service alone.* A deleted pod leaves the Service's endpoints at once and kube-proxy
 rewrites its rules about a second later (here, on a loaded 2-core node, 1 to 2.6 s, from drainit's log). tini

@@ -72,22 +72,23 @@ const (
 	busyEvents   = 2
 )
 
+// quietConfig is what the quiet step reads from the environment.
+// DRAINIT_QUIET_SOURCE unset reads netlink, and /proc where netlink is
+// refused (shown: the help's and the README's default).
+type quietConfig struct {
+	HostIP  string `env:"HOST_IP"`
+	Ignore  string `env:"DRAINIT_QUIET_IGNORE"`
+	Source  string `env:"DRAINIT_QUIET_SOURCE" shown:"netlink"`
+	Opens   bool   `env:"DRAINIT_QUIET_OPENS" envDefault:"true"`
+	EndIdle bool   `env:"DRAINIT_QUIET_END_IDLE" envDefault:"true"`
+}
+
 func parseQuiet(args []string, environ map[string]string) (Step, error) {
-	s := &quietStep{quiet: defaultQuiet, source: environ["DRAINIT_QUIET_SOURCE"]}
-	switch environ["DRAINIT_QUIET_OPENS"] {
-	case "", "true":
-	case "false":
-		s.noOpens = true
-	default:
-		return nil, fmt.Errorf("DRAINIT_QUIET_OPENS=%q: want true or false", environ["DRAINIT_QUIET_OPENS"])
+	var cfg quietConfig
+	if err := envconf.Parse(&cfg, environ); err != nil {
+		return nil, err
 	}
-	switch environ["DRAINIT_QUIET_END_IDLE"] {
-	case "", "true":
-	case "false":
-		s.keepIdle = true
-	default:
-		return nil, fmt.Errorf("DRAINIT_QUIET_END_IDLE=%q: want true or false", environ["DRAINIT_QUIET_END_IDLE"])
-	}
+	s := &quietStep{quiet: defaultQuiet, source: cfg.Source, noOpens: !cfg.Opens, keepIdle: !cfg.EndIdle}
 	rest := args
 	if len(rest) > 0 && rest[0] != "max" {
 		d, err := positiveDuration(rest[0])
@@ -115,7 +116,7 @@ func parseQuiet(args []string, environ map[string]string) (Step, error) {
 		return nil, fmt.Errorf("DRAINIT_QUIET_SOURCE=%q: want netlink or proc", s.source)
 	}
 	var err error
-	s.ignore, err = parseIgnore(environ["HOST_IP"], environ["DRAINIT_QUIET_IGNORE"])
+	s.ignore, err = parseIgnore(cfg.HostIP, cfg.Ignore)
 	return s, err
 }
 

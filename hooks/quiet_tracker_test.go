@@ -192,3 +192,33 @@ func TestAppPortsByInodeOrOwner(t *testing.T) {
 		}
 	}
 }
+
+// quiet's settings come from its config's tags: unset or empty is the
+// default, a bad value names the variable.
+func TestQuietSettingsFromTheEnvironment(t *testing.T) {
+	for _, tt := range []struct {
+		env               map[string]string
+		noOpens, keepIdle bool
+		err               string
+	}{
+		{env: map[string]string{}},
+		{env: map[string]string{"DRAINIT_QUIET_OPENS": ""}},
+		{env: map[string]string{"DRAINIT_QUIET_OPENS": "false", "DRAINIT_QUIET_END_IDLE": "false"}, noOpens: true, keepIdle: true},
+		{env: map[string]string{"DRAINIT_QUIET_END_IDLE": "x"}, err: `DRAINIT_QUIET_END_IDLE="x": not true or false`},
+		{env: map[string]string{"DRAINIT_QUIET_SOURCE": "raw"}, err: `DRAINIT_QUIET_SOURCE="raw": want netlink or proc`},
+	} {
+		s, err := parseQuiet(nil, tt.env)
+		if tt.err != "" {
+			if err == nil || err.Error() != tt.err {
+				t.Errorf("%v: error %v, want %q", tt.env, err, tt.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%v: %v", tt.env, err)
+		}
+		if q := s.(*quietStep); q.noOpens != tt.noOpens || q.keepIdle != tt.keepIdle {
+			t.Errorf("%v: noOpens %v keepIdle %v, want %v %v", tt.env, q.noOpens, q.keepIdle, tt.noOpens, tt.keepIdle)
+		}
+	}
+}

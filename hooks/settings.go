@@ -7,27 +7,24 @@ type Setting struct {
 	Name, Default string
 }
 
-// Settings lists every variable the drain steps read: the registry steps'
-// (their configs' env tags, with their defaults) and the quiet step's. The
-// help and the README are tested against it.
+// Settings lists every variable the drain steps read, from their configs'
+// env tags, with their defaults (envDefault, or shown where the default
+// is a behaviour rather than a value). The help and the README are tested
+// against it.
 func Settings() []Setting {
 	var out []Setting
-	for _, cfg := range []any{nacosConfig{}, eurekaConfig{}, consulConfig{}} {
+	for _, cfg := range []any{nacosConfig{}, eurekaConfig{}, consulConfig{}, quietConfig{}} {
 		t := reflect.TypeOf(cfg)
 		for i := range t.NumField() {
-			if name := t.Field(i).Tag.Get("env"); name != "" {
-				out = append(out, Setting{name, t.Field(i).Tag.Get("envDefault")})
+			tag := t.Field(i).Tag
+			if name := tag.Get("env"); name != "" {
+				def := tag.Get("envDefault")
+				if def == "" {
+					def = tag.Get("shown")
+				}
+				out = append(out, Setting{name, def})
 			}
 		}
 	}
-	return append(out, quietSettings...)
-}
-
-// quietSettings are read from the environment by parseQuiet.
-var quietSettings = []Setting{
-	{"HOST_IP", ""},
-	{"DRAINIT_QUIET_IGNORE", ""},
-	{"DRAINIT_QUIET_SOURCE", "netlink"},
-	{"DRAINIT_QUIET_OPENS", "true"},
-	{"DRAINIT_QUIET_END_IDLE", "true"},
+	return out
 }

@@ -36,23 +36,11 @@ func SocketOwners(pids []int) Owners {
 // kernel refused: root without CAP_SYS_PTRACE may list another user's
 // /proc/PID/fd but not read its links.
 func (o Owners) addInodes(pid int) bool {
-	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
-	entries, err := os.ReadDir(dir)
-	if os.IsPermission(err) {
-		return false
+	fds, err := socketFDs(pid)
+	for inode := range fds {
+		o.Inodes[inode] = true
 	}
-	for _, e := range entries {
-		link, err := os.Readlink(dir + "/" + e.Name())
-		if os.IsPermission(err) {
-			return false
-		}
-		if rest, ok := strings.CutPrefix(link, "socket:["); err == nil && ok {
-			if n, err := strconv.ParseUint(strings.TrimSuffix(rest, "]"), 10, 32); err == nil {
-				o.Inodes[uint32(n)] = true
-			}
-		}
-	}
-	return true
+	return err == nil
 }
 
 // addUIDs reads the Uid line of /proc/PID/status, which anyone may read:
@@ -104,6 +92,17 @@ func Descendants(root int) []int {
 // inodes, by inode. The error is the kernel's refusal to show pid's files
 // (another user's, without CAP_SYS_PTRACE); a process gone is no error.
 func SocketFDs(pid int, inodes map[uint32]bool) (map[uint32]int, error) {
+	fds, err := socketFDs(pid)
+	for inode := range fds {
+		if !inodes[inode] {
+			delete(fds, inode)
+		}
+	}
+	return fds, err
+}
+
+// socketFDs reads every socket pid holds open: inode to descriptor.
+func socketFDs(pid int) (map[uint32]int, error) {
 	dir := "/proc/" + strconv.Itoa(pid) + "/fd"
 	entries, err := os.ReadDir(dir)
 	if os.IsPermission(err) {
@@ -121,7 +120,7 @@ func SocketFDs(pid int, inodes map[uint32]bool) (map[uint32]int, error) {
 		}
 		inode, err1 := strconv.ParseUint(strings.TrimSuffix(rest, "]"), 10, 32)
 		fd, err2 := strconv.Atoi(e.Name())
-		if err1 == nil && err2 == nil && inodes[uint32(inode)] {
+		if err1 == nil && err2 == nil {
 			out[uint32(inode)] = fd
 		}
 	}
